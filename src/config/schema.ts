@@ -1,0 +1,131 @@
+import * as v from "valibot";
+import { OPERATION_NAMES } from "../stripe/operations.ts";
+
+/**
+ * The tenant config contract (v1): one schema, used by the Worker at run time, by `npm run
+ * check:config` and to generate `docs/tenant-config.schema.json`. Objects are strict: a misspelt field
+ * (`require_live_captur`) must fail loudly rather than silently weaken a policy. Secrets never appear
+ * here, only the names of the Worker bindings that hold them.
+ */
+
+/** A Worker binding name (secret or var), e.g. `STRIPE_KEY_ACME`. */
+const BindingName = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be the name of a Worker secret or variable (letters, digits, _)"),
+);
+
+/** `host` or `host:port`, lowercase, no scheme, no path, no wildcard: hosts match exactly. */
+const Host = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a lowercase host name, optionally with :port"),
+);
+
+const PathPrefix = v.pipe(
+  v.string(),
+  v.regex(/^(\/[A-Za-z0-9._~-]+)+$/, "must start with / and not end with / (e.g. /identity)"),
+  v.check((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not contain dot segments"),
+);
+
+const Operation = v.picklist(OPERATION_NAMES);
+
+const SessionType = v.picklist(["document", "id_number"]);
+const DocumentType = v.picklist(["driving_license", "id_card", "passport"]);
+
+const StripeSettings = v.strictObject({
+  secret_key: BindingName,
+  account: v.optional(v.pipe(v.string(), v.regex(/^acct_[A-Za-z0-9]+$/, "must be a connected account id (acct_...)"))),
+  api_version: v.optional(v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, "must be a Stripe API version such as 2026-07-29.dahlia"))),
+  webhook_secret: v.optional(BindingName),
+});
+
+const Verification = v.strictObject({
+  session_types: v.pipe(v.array(SessionType), v.minLength(1, "must allow at least one session type")),
+  allowed_document_types: v.optional(v.pipe(v.array(DocumentType), v.minLength(1, "must allow at least one document type")), [
+    "driving_license",
+    "id_card",
+    "passport",
+  ]),
+  require_live_capture: v.optional(v.boolean(), false),
+  require_matching_selfie: v.optional(v.boolean(), false),
+  require_id_number: v.optional(v.boolean(), false),
+  verification_flows: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []),
+  return_urls: v.optional(v.array(v.pipe(v.string(), v.url("must be an absolute URL"))), []),
+  default_return_url: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"))),
+});
+
+const JwtAuthBase = {
+  type: v.literal("jwt"),
+  issuer: v.pipe(v.string(), v.minLength(1)),
+  audience: v.pipe(v.string(), v.minLength(1)),
+  subject_claim: v.optional(v.pipe(v.string(), v.minLength(1)), "sub"),
+  /** Optional cookie to read the token from when there is no Authorization header. */
+  cookie: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/))),
+};
+
+const BrowserAuth = v.union([
+  v.strictObject({ ...JwtAuthBase, hs256_secret: BindingName }),
+  v.strictObject({ ...JwtAuthBase, jwks_url: v.pipe(v.string(), v.url(), v.startsWith("https://", "must be an https URL")) }),
+  v.strictObject({ type: v.literal("none") }),
+]);
+
+const Origin = v.pipe(
+  v.string(),
+  v.regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/, "must be an origin: scheme://host[:port], no path or trailing slash"),
+);
+
+const Browser = v.strictObject({
+  origins: v.optional(v.array(Origin), []),
+  auth: BrowserAuth,
+  operations: v.optional(v.array(Operation), ["create", "retrieve"]),
+});
+
+const ServerKey = v.strictObject({
+  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be a short label")),
+  sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be the lowercase hex SHA-256 of the key")),
+  operations: v.optional(v.array(Operation)),
+});
+
+/** KV's minimum expiration TTL is 60 s; a shorter list TTL could not be honoured. */
+export const MIN_LIST_TTL_SECONDS = 60;
+
+const Cache = v.strictObject({
+  list_ttl_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(MIN_LIST_TTL_SECONDS), v.maxValue(86_400)), 60),
+});
+
+export const TenantIdSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "tenant ids are lowercase letters, digits, - and _"));
+
+export const TenantConfigSchema = v.strictObject({
+  hosts: v.optional(v.array(Host), []),
+  path_prefix: v.optional(PathPrefix),
+  stripe: StripeSettings,
+  verification: Verification,
+  browser: v.optional(Browser),
+  server_keys: v.optional(v.array(ServerKey), []),
+  cache: v.optional(Cache, { list_ttl_seconds: 60 }),
+});
+
+export type TenantConfig = v.InferOutput<typeof TenantConfigSchema>;
+export type TenantConfigInput = v.InferInput<typeof TenantConfigSchema>;
+export type BrowserAuthConfig = v.InferOutput<typeof BrowserAuth>;
+export type VerificationPolicy = v.InferOutput<typeof Verification>;
+
+export const TenantsSchema = v.record(TenantIdSchema, TenantConfigSchema);
+
+export interface ConfigIssue {
+  /** Dotted path from the top of TENANTS, e.g. `acme.verification.return_urls.0`. */
+  path: string;
+  message: string;
+}
+
+/** Validates one tenant's config; issues carry paths relative to the tenant. */
+export function parseTenantConfig(raw: unknown): { ok: true; config: TenantConfig } | { ok: false; issues: ConfigIssue[] } {
+  const result = v.safeParse(TenantConfigSchema, raw);
+  if (result.success) return { ok: true, config: result.output };
+  return {
+    ok: false,
+    issues: result.issues.map((issue) => ({
+      path: (issue.path ?? []).map((p) => String(p.key)).join("."),
+      message: issue.message,
+    })),
+  };
+}

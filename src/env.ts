@@ -1,0 +1,28 @@
+/**
+ * The Worker's environment. Fixed bindings are declared here; the tenant config names further
+ * bindings (Stripe keys, webhook secrets, JWT secrets) that are read by name, so a Worker secret, a
+ * `.dev.vars` entry and `wrangler dev --var` all work the same.
+ */
+export interface Env {
+  /** Tenant config: an object from `[vars]` or a JSON string from `.dev.vars` / a secret. */
+  TENANTS?: unknown;
+  /** Upstream base URL; default `https://api.stripe.com`. */
+  STRIPE_API_BASE?: string;
+  /** 32 random bytes, base64: the key the list cache derives per-tenant AES-GCM keys from. */
+  CACHE_ENCRYPTION_KEY?: string;
+  /** `debug` | `info` | `warn` | `error`; default `info`. */
+  LOG_LEVEL?: string;
+  /** List cache namespace. */
+  LIST_CACHE?: KVNamespace;
+  /** Serve the demo page and dev helpers (set only in local development). */
+  DEV_MODE?: string;
+  [binding: string]: unknown;
+}
+
+export const DEFAULT_STRIPE_API_BASE = "https://api.stripe.com";
+
+/** Reads a string binding by name; anything that is not a non-empty string counts as missing. */
+export function readBinding(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
