@@ -16,6 +16,19 @@ export interface Env {
   LIST_CACHE?: KVNamespace;
   /** Serve the demo page and dev helpers (set only in local development). */
   DEV_MODE?: string;
+  /** Tenant registry namespace (docs/tenants.md); optional: without it only TENANTS is served. */
+  TENANT_REGISTRY?: KVNamespace;
+  /** Key-encryption key for Stripe keys sealed in the registry: secret, base64 of 32 random bytes. */
+  TENANT_KEK?: string;
+  /** Id recorded with every key sealed under TENANT_KEK (e.g. `2026-11`), so the KEK can be rotated. */
+  TENANT_KEK_ID?: string;
+  /** During a KEK rotation: the previous KEK and its id, still accepted for opening. */
+  TENANT_KEK_PREVIOUS?: string;
+  TENANT_KEK_PREVIOUS_ID?: string;
+  /** Rate Limiting binding for browser callers (per tenant and end user or client IP); optional. */
+  RATE_LIMITER?: RateLimit;
+  /** Rate Limiting binding for server callers (per tenant and proxy key); optional. */
+  SERVER_RATE_LIMITER?: RateLimit;
   [binding: string]: unknown;
 }
 

@@ -1,5 +1,12 @@
+import type { Env } from "./env.ts";
+import { handleRequest } from "./router.ts";
+
 export default {
-  async fetch(): Promise<Response> {
-    return new Response("placeholder");
+  fetch(request, env, ctx): Promise<Response> {
+    return handleRequest(request, env, ctx, {
+      fetch: (input) => fetch(input),
+      now: () => Date.now(),
+      logSink: (line) => console.log(line),
+    });
   },
-} satisfies ExportedHandler;
+} satisfies ExportedHandler<Env>;

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { checkReturnUrl, LOCAL_HTTP_HOSTS, parseAllowListEntry } from "../policy/return-url.ts";
 import { OPERATION_NAMES } from "../stripe/operations.ts";
 
 /**
@@ -17,7 +18,10 @@ const BindingName = v.pipe(
 /** `host` or `host:port`, lowercase, no scheme, no path, no wildcard: hosts match exactly. */
 const Host = v.pipe(
   v.string(),
-  v.regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a lowercase host name, optionally with :port"),
+  v.regex(
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
+    "must be a lowercase host name, optionally with :port",
+  ),
 );
 
 const PathPrefix = v.pipe(
@@ -31,27 +35,73 @@ const Operation = v.picklist(OPERATION_NAMES);
 const SessionType = v.picklist(["document", "id_number"]);
 const DocumentType = v.picklist(["driving_license", "id_card", "passport"]);
 
-const StripeSettings = v.strictObject({
-  secret_key: BindingName,
-  account: v.optional(v.pipe(v.string(), v.regex(/^acct_[A-Za-z0-9]+$/, "must be a connected account id (acct_...)"))),
-  api_version: v.optional(v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, "must be a Stripe API version such as 2026-07-29.dahlia"))),
-  webhook_secret: v.optional(BindingName),
-});
+/**
+ * Where the tenant's Stripe key comes from: exactly one of `secret_key` (v1: the name of the Worker
+ * secret holding it, possibly a Connect platform key shared by many tenants, each with its own
+ * `account`) or `secret_key_ref: "kv"` (the tenant's own key, sealed in the tenant registry under
+ * the Worker's TENANT_KEK; docs/tenants.md).
+ */
+const StripeSettings = v.pipe(
+  v.strictObject({
+    secret_key: v.optional(BindingName),
+    secret_key_ref: v.optional(v.picklist(["kv"], 'must be "kv" (the key sealed in the tenant registry)')),
+    account: v.optional(v.pipe(v.string(), v.regex(/^acct_[A-Za-z0-9]+$/, "must be a connected account id (acct_...)"))),
+    api_version: v.optional(
+      v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, "must be a Stripe API version such as 2026-07-29.dahlia")),
+    ),
+    webhook_secret: v.optional(BindingName),
+  }),
+  v.forward(
+    v.partialCheck(
+      [["secret_key"], ["secret_key_ref"]],
+      (input) => (input.secret_key === undefined) !== (input.secret_key_ref === undefined),
+      'set exactly one of secret_key (the name of the Worker secret holding the key) and secret_key_ref ("kv")',
+    ),
+    ["secret_key"],
+  ),
+);
 
-const Verification = v.strictObject({
-  session_types: v.pipe(v.array(SessionType), v.minLength(1, "must allow at least one session type")),
-  allowed_document_types: v.optional(v.pipe(v.array(DocumentType), v.minLength(1, "must allow at least one document type")), [
-    "driving_license",
-    "id_card",
-    "passport",
-  ]),
-  require_live_capture: v.optional(v.boolean(), false),
-  require_matching_selfie: v.optional(v.boolean(), false),
-  require_id_number: v.optional(v.boolean(), false),
-  verification_flows: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []),
-  return_urls: v.optional(v.array(v.pipe(v.string(), v.url("must be an absolute URL"))), []),
-  default_return_url: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"))),
-});
+/**
+ * A `return_urls` entry: the policy matches scheme, host and port exactly and uses the path as a
+ * prefix, so the entry itself must be canonical, https (http only for local hosts), without userinfo,
+ * query or fragment. The same reader the policy uses decides, so config and run time never disagree.
+ */
+const ReturnUrlEntry = v.pipe(
+  v.string(),
+  v.url("must be an absolute URL"),
+  v.check(
+    (entry) => parseAllowListEntry(entry).ok,
+    (issue) => {
+      const read = typeof issue.input === "string" ? parseAllowListEntry(issue.input) : undefined;
+      return read && !read.ok ? read.problem : "must be an absolute https URL";
+    },
+  ),
+);
+
+const Verification = v.pipe(
+  v.strictObject({
+    session_types: v.pipe(v.array(SessionType), v.minLength(1, "must allow at least one session type")),
+    allowed_document_types: v.optional(v.pipe(v.array(DocumentType), v.minLength(1, "must allow at least one document type")), [
+      "driving_license",
+      "id_card",
+      "passport",
+    ]),
+    require_live_capture: v.optional(v.boolean(), false),
+    require_matching_selfie: v.optional(v.boolean(), false),
+    require_id_number: v.optional(v.boolean(), false),
+    verification_flows: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []),
+    return_urls: v.optional(v.array(ReturnUrlEntry), []),
+    default_return_url: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"))),
+  }),
+  v.forward(
+    v.partialCheck(
+      [["return_urls"], ["default_return_url"]],
+      (input) => input.default_return_url === undefined || checkReturnUrl(input.default_return_url, input.return_urls).ok,
+      "must match an entry of return_urls (it is checked like a caller's return_url)",
+    ),
+    ["default_return_url"],
+  ),
+);
 
 const JwtAuthBase = {
   type: v.literal("jwt"),
@@ -71,6 +121,10 @@ const BrowserAuth = v.union([
 const Origin = v.pipe(
   v.string(),
   v.regex(/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/, "must be an origin: scheme://host[:port], no path or trailing slash"),
+  v.check(
+    (origin) => origin.startsWith("https://") || LOCAL_HTTP_HOSTS.includes(origin.replace(/^http:\/\//, "").replace(/:\d+$/, "")),
+    "must be https (http only for localhost/127.0.0.1)",
+  ),
 );
 
 const Browser = v.strictObject({
@@ -92,7 +146,10 @@ const Cache = v.strictObject({
   list_ttl_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(MIN_LIST_TTL_SECONDS), v.maxValue(86_400)), 60),
 });
 
-export const TenantIdSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "tenant ids are lowercase letters, digits, - and _"));
+export const TenantIdSchema = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "tenant ids are lowercase letters, digits, - and _"),
+);
 
 export const TenantConfigSchema = v.strictObject({
   hosts: v.optional(v.array(Host), []),
@@ -111,21 +168,31 @@ export type VerificationPolicy = v.InferOutput<typeof Verification>;
 
 export const TenantsSchema = v.record(TenantIdSchema, TenantConfigSchema);
 
+/** Parse options shared by every consumer of the schema (run time, check:config). */
+export const PARSE_CONFIG = { abortPipeEarly: true } as const;
+
 export interface ConfigIssue {
   /** Dotted path from the top of TENANTS, e.g. `acme.verification.return_urls.0`. */
   path: string;
   message: string;
 }
 
+/** The operator-facing message for a schema issue (valibot's own wording for a misspelt field is cryptic). */
+export function configIssueMessage(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === "strict_object" && issue.expected === "never") return "is not a field of the tenant config (misspelt?)";
+  return issue.message;
+}
+
 /** Validates one tenant's config; issues carry paths relative to the tenant. */
 export function parseTenantConfig(raw: unknown): { ok: true; config: TenantConfig } | { ok: false; issues: ConfigIssue[] } {
-  const result = v.safeParse(TenantConfigSchema, raw);
+  // One issue per field: a value that is not a URL at all need not also be told it is not https.
+  const result = v.safeParse(TenantConfigSchema, raw, PARSE_CONFIG);
   if (result.success) return { ok: true, config: result.output };
   return {
     ok: false,
     issues: result.issues.map((issue) => ({
       path: (issue.path ?? []).map((p) => String(p.key)).join("."),
-      message: issue.message,
+      message: configIssueMessage(issue),
     })),
   };
 }

@@ -1,0 +1,82 @@
+/**
+ * Stripe-shaped errors as the stub answers them. The wording follows what Stripe's API returns
+ * (collected from its docs and SDK issue threads) so that clients and the proxy see familiar bodies.
+ */
+export type StripeErrorType = "api_error" | "invalid_request_error" | "idempotency_error";
+
+export interface StripeErrorBody {
+  error: { type: StripeErrorType; message: string; code?: string; param?: string; doc_url?: string };
+}
+
+/** An error the stub answers with; thrown inside handlers and turned into a response in one place. */
+export class StubError extends Error {
+  readonly status: number;
+  readonly type: StripeErrorType;
+  readonly code: string | undefined;
+  readonly param: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    message: string,
+    options: { type?: StripeErrorType; code?: string; param?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = "StubError";
+    this.status = status;
+    this.type = options.type ?? (status >= 500 ? "api_error" : "invalid_request_error");
+    this.code = options.code;
+    this.param = options.param;
+    this.headers = options.headers ?? {};
+  }
+
+  toBody(): StripeErrorBody {
+    const error: StripeErrorBody["error"] = { type: this.type, message: this.message };
+    if (this.code !== undefined) {
+      error.code = this.code;
+      error.doc_url = `https://stripe.com/docs/error-codes/${this.code.replace(/_/g, "-")}`;
+    }
+    if (this.param !== undefined) error.param = this.param;
+    return { error };
+  }
+}
+
+/**
+ * Stripe has no Identity-specific code for "not allowed in this status"; `status_transition_invalid`
+ * is the generic one from its error-code list. One constant so it is easy to change if Stripe's
+ * real answer turns out different.
+ */
+export const STATE_ERROR_CODE = "status_transition_invalid";
+
+export function resourceMissing(kind: "verification_session" | "verification_report", id: string, param: string): StubError {
+  return new StubError(404, `No such ${kind}: '${id}'`, { code: "resource_missing", param });
+}
+
+export function unrecognizedUrl(method: string, path: string): StubError {
+  const trailing = path.endsWith("/")
+    ? " If you are trying to list objects, remove the trailing slash. If you are trying to retrieve an object, make sure you passed a valid (non-empty) identifier in your code."
+    : "";
+  return new StubError(
+    404,
+    `Unrecognized request URL (${method}: ${path}).${trailing} Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
+  );
+}
+
+export function missingApiKey(): StubError {
+  return new StubError(
+    401,
+    "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.",
+  );
+}
+
+/** Stripe echoes a masked key: the mode prefix and the last four characters, never the whole key. */
+export function invalidApiKey(key: string): StubError {
+  const prefix = /^[a-z]{2,4}_(test|live)_/.exec(key)?.[0] ?? "";
+  const tail = key.length - prefix.length > 8 ? key.slice(-4) : "";
+  const masked = `${prefix}${"*".repeat(Math.max(4, key.length - prefix.length - tail.length))}${tail}`;
+  return new StubError(401, `Invalid API Key provided: ${masked}`);
+}
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+}

@@ -1,0 +1,138 @@
+/**
+ * The CLI's store over `wrangler kv`: the same commands an operator would type, so it works against
+ * local `wrangler dev` state (`--local`, optionally `--persist-to`) with no account, and against the
+ * real namespace (`--remote`) with wrangler's own login. Values travel through temporary files
+ * (mode 0600, deleted after), never through argv, and reads and writes go in bulk: one wrangler run
+ * per round trip.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { KvChange, RegistryStore } from "../../src/tenancy/registry-store.ts";
+
+export interface WranglerTarget {
+  binding: string;
+  remote: boolean;
+  /** Local state directory (wrangler's default is .wrangler/state, the one `wrangler dev` uses). */
+  persistTo?: string;
+  /** wrangler environment (`--env`). */
+  env?: string;
+  /** wrangler config file (`--config`). */
+  config?: string;
+  preview?: boolean;
+  cwd?: string;
+}
+
+/** Keys per `kv bulk get` (the API reads at most 100 keys per call). */
+const GET_BATCH = 100;
+/** Pairs per `kv bulk put` / keys per `kv bulk delete` (wrangler takes up to 10,000 per file). */
+const WRITE_BATCH = 5_000;
+
+function wranglerBin(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+}
+
+/** The JSON wrangler printed, without any banner lines around it. */
+function jsonOutput(stdout: string): unknown {
+  const start = stdout.search(/^[[{]/m);
+  if (start < 0) throw new Error("wrangler printed no JSON");
+  return JSON.parse(stdout.slice(start));
+}
+
+export class WranglerKvStore implements RegistryStore {
+  readonly #target: WranglerTarget;
+  /** wrangler runs made, for tests and for the operator's patience. */
+  runs = 0;
+
+  constructor(target: WranglerTarget) {
+    this.#target = target;
+  }
+
+  describe(): string {
+    const t = this.#target;
+    const where = t.remote ? `remote namespace${t.preview ? " (preview)" : ""}` : `local state in ${t.persistTo ?? ".wrangler/state"}`;
+    return `${t.binding}, ${where}${t.env ? `, env ${t.env}` : ""}`;
+  }
+
+  #flags(): string[] {
+    const t = this.#target;
+    const flags = ["--binding", t.binding, t.remote ? "--remote" : "--local"];
+    if (t.persistTo && !t.remote) flags.push("--persist-to", t.persistTo);
+    if (t.env) flags.push("--env", t.env);
+    if (t.config) flags.push("--config", t.config);
+    if (t.preview) flags.push("--preview");
+    return flags;
+  }
+
+  #run(args: string[]): Promise<string> {
+    this.runs++;
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [wranglerBin(), ...args, ...this.#flags()], {
+        cwd: this.#target.cwd ?? process.cwd(),
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on("error", reject);
+      child.on("close", (code) => {
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${code}):\n${(stderr || stdout).trim().slice(-2000)}`));
+      });
+    });
+  }
+
+  async #withTempFile<T>(name: string, content: string, use: (path: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(tmpdir(), "identity-edge-tenants-"));
+    const path = join(dir, name);
+    try {
+      await writeFile(path, content, { mode: 0o600 });
+      return await use(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<Map<string, string | null>> {
+    const unique = [...new Set(keys)];
+    const out = new Map<string, string | null>();
+    for (let i = 0; i < unique.length; i += GET_BATCH) {
+      const chunk = unique.slice(i, i + GET_BATCH);
+      const stdout = await this.#withTempFile("keys.json", JSON.stringify(chunk), (path) => this.#run(["kv", "bulk", "get", path]));
+      const result = jsonOutput(stdout) as Record<string, { value?: unknown } | undefined>;
+      for (const key of chunk) {
+        const value = result[key]?.value;
+        out.set(key, typeof value === "string" ? value : null);
+      }
+    }
+    return out;
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const stdout = await this.#run(["kv", "key", "list", "--prefix", prefix]);
+    const result = jsonOutput(stdout) as { name: string }[];
+    return result.map((k) => k.name).sort();
+  }
+
+  async apply(changes: readonly KvChange[]): Promise<void> {
+    const puts = changes.flatMap((c) => (c.op === "put" ? [{ key: c.key, value: c.value }] : []));
+    const deletes = changes.flatMap((c) => (c.op === "delete" ? [c.key] : []));
+    for (let i = 0; i < puts.length; i += WRITE_BATCH) {
+      const chunk = JSON.stringify(puts.slice(i, i + WRITE_BATCH));
+      await this.#withTempFile("put.json", chunk, (path) => this.#run(["kv", "bulk", "put", path]));
+    }
+    for (let i = 0; i < deletes.length; i += WRITE_BATCH) {
+      const chunk = JSON.stringify(deletes.slice(i, i + WRITE_BATCH));
+      await this.#withTempFile("delete.json", chunk, (path) => this.#run(["kv", "bulk", "delete", path, "--force"]));
+    }
+  }
+}

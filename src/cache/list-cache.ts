@@ -1,0 +1,272 @@
+import { sha256Hex } from "../auth/server-key.ts";
+import type { RequestState } from "../deps.ts";
+import { errorFields } from "../log/logger.ts";
+import type { Params } from "../stripe/form-codec.ts";
+import type { UpstreamCall } from "../stripe/upstream.ts";
+import { type CachedList, deriveTenantKey, importMasterKey, masterKeyId, openCachedList, sealCachedList } from "./cache-crypto.ts";
+import { KV_MIN_TTL_SECONDS, MAX_CACHED_BODY_BYTES, STALE_WHILE_REVALIDATE_SECONDS } from "./constants.ts";
+import { currentGeneration } from "./invalidation.ts";
+import { type FetchedList, isolateCache } from "./isolate-state.ts";
+import { canonicalListQuery, listKeyMaterial, listKvKey } from "./list-key.ts";
+
+export type CacheResult = "HIT" | "MISS" | "STALE" | "BYPASS";
+
+/** What the list cache needs to know about one list request. */
+export interface ListCacheInput {
+  tenant: string;
+  /** Only server callers are cached: a browser's view of a list may differ, and must never be served to anyone else. */
+  role: "server" | "browser";
+  ttlSeconds: number;
+  /** The validated parameters forwarded upstream. */
+  params: Params;
+  /** The upstream call (path, version, account, key) the list would be answered by. */
+  call: UpstreamCall;
+  /** Upstream origin. */
+  upstream: string;
+  /** The caller's `Cache-Control` request header. */
+  cacheControl: string | null;
+}
+
+/**
+ * Answers a list through the cache: memory tier, then KV, then Stripe (one call per key per isolate
+ * however many requests miss at once). `fetchList` returns the caller's response as the proxy shapes
+ * it (secrets already stripped); its bytes are what is cached, so a HIT answers exactly what the MISS
+ * did. Fresh entries are HITs; entries in the stale window are served as STALE while one refresh
+ * runs in `waitUntil`. Lists with `expand`, browser callers, `Cache-Control: no-cache|no-store`, a
+ * missing or invalid CACHE_ENCRYPTION_KEY and an unreadable generation marker BYPASS (no-cache still
+ * stores the fresh answer). KV errors never fail the request: they are logged and the list comes from
+ * upstream. Every response carries `X-Cache` and `Age`, and the result goes to the access log.
+ */
+export async function listThroughCache(input: ListCacheInput, state: RequestState, fetchList: () => Promise<Response>): Promise<Response> {
+  const plan = await planLookup(input, state);
+  if (plan.kind === "bypass") {
+    const fetched = await fetchShared(undefined, fetchList, state);
+    if (plan.refresh && isCacheable(fetched)) storeFetched(plan.refresh, fetched, state);
+    return respond(fetched, "BYPASS", state);
+  }
+
+  const now = state.deps.now();
+  const memory = isolateCache.memory.get(plan.material);
+  if (memory && isFresh(memory, plan.ttlMs, now)) return respond(memory, "HIT", state);
+
+  let best = memory;
+  const fromKv = await readKv(plan, state);
+  if (fromKv && (!best || fromKv.storedAt > best.storedAt)) {
+    best = fromKv;
+    isolateCache.memory.set(plan.material, plan.tenant, fromKv);
+  }
+  if (best && isFresh(best, plan.ttlMs, now)) return respond(best, "HIT", state);
+  if (best && now - best.storedAt < plan.ttlMs + STALE_WHILE_REVALIDATE_SECONDS * 1000) {
+    state.ctx.waitUntil(refreshInBackground(plan, fetchList, state));
+    return respond(best, "STALE", state);
+  }
+
+  const fetched = await fetchShared(plan.material, fetchList, state);
+  if (isCacheable(fetched) && !fetched.shared) storeFetched(plan, fetched, state);
+  return respond(fetched, "MISS", state);
+}
+
+interface CachePlan {
+  kind: "cache";
+  tenant: string;
+  material: string;
+  ttlMs: number;
+  kv: KVNamespace;
+  key: CryptoKey;
+  /** Computed on first use: the memory tier does not need it. */
+  kvKey?: Promise<string>;
+}
+
+type Plan = CachePlan | { kind: "bypass"; refresh?: CachePlan };
+
+async function planLookup(input: ListCacheInput, state: RequestState): Promise<Plan> {
+  if (input.role !== "server") return { kind: "bypass" };
+  const query = canonicalListQuery(input.params);
+  if (!query.cacheable) return { kind: "bypass" };
+  const directives = cacheDirectives(input.cacheControl);
+  if (directives.noStore) return { kind: "bypass" };
+  const kv = state.env.LIST_CACHE;
+  if (!kv) {
+    state.log.warn("list_cache_disabled", { request_id: state.requestId, tenant: input.tenant, binding: "LIST_CACHE", detail: "binding missing" });
+    return { kind: "bypass" };
+  }
+  const master = await masterKeyFor(state.env.CACHE_ENCRYPTION_KEY);
+  if (!master.ok) {
+    state.log.warn("list_cache_disabled", { request_id: state.requestId, tenant: input.tenant, binding: "CACHE_ENCRYPTION_KEY", detail: master.reason });
+    return { kind: "bypass" };
+  }
+  const generation = await currentGeneration(input.tenant, kv, state);
+  if (generation === undefined) return { kind: "bypass" };
+  const [key, credential] = await Promise.all([tenantKeyFor(master, input.tenant), credentialFingerprint(input.call.secretKey)]);
+  const plan: CachePlan = {
+    kind: "cache",
+    tenant: input.tenant,
+    material: listKeyMaterial({
+      tenant: input.tenant,
+      generation,
+      path: input.call.path,
+      query: query.canonical,
+      apiVersion: input.call.apiVersion,
+      account: input.call.account,
+      upstream: input.upstream,
+      credential,
+      encryptionKeyId: master.id,
+    }),
+    ttlMs: Math.max(input.ttlSeconds, KV_MIN_TTL_SECONDS) * 1000,
+    kv,
+    key,
+  };
+  return directives.noCache ? { kind: "bypass", refresh: plan } : plan;
+}
+
+/** The request directives that matter here: `no-cache` (revalidate: bypass, then store) and `no-store` (bypass, store nothing). */
+export function cacheDirectives(header: string | null): { noCache: boolean; noStore: boolean } {
+  const names = (header ?? "").split(",").map((d) => d.trim().split("=")[0]?.trim().toLowerCase());
+  return { noCache: names.includes("no-cache"), noStore: names.includes("no-store") };
+}
+
+function isFresh(list: CachedList, ttlMs: number, now: number): boolean {
+  return now - list.storedAt < ttlMs;
+}
+
+function kvKeyOf(plan: CachePlan): Promise<string> {
+  plan.kvKey ??= listKvKey(plan.tenant, plan.material);
+  return plan.kvKey;
+}
+
+async function readKv(plan: CachePlan, state: RequestState): Promise<CachedList | undefined> {
+  const kvKey = await kvKeyOf(plan);
+  let value: ArrayBuffer | null;
+  try {
+    value = await plan.kv.get(kvKey, "arrayBuffer");
+  } catch (err) {
+    state.log.warn("kv_get_failed", { request_id: state.requestId, tenant: plan.tenant, detail: "list entry", ...errorFields(err) });
+    return undefined;
+  }
+  if (value === null) return undefined;
+  const opened = await openCachedList(plan.key, kvKey, value);
+  if (!opened) state.log.warn("cache_value_unreadable", { request_id: state.requestId, tenant: plan.tenant, detail: "list entry did not decrypt; refetching" });
+  return opened;
+}
+
+type Shared = FetchedList & { shared: boolean };
+
+/**
+ * Runs `fetchList` once per key material in this isolate: a request that misses while another one
+ * is already fetching the same key waits for that answer instead of calling Stripe again.
+ */
+async function fetchShared(material: string | undefined, fetchList: () => Promise<Response>, state: RequestState): Promise<Shared> {
+  const pending = material === undefined ? undefined : isolateCache.inflight.get(material);
+  if (pending) {
+    const fetched = await pending;
+    state.access.upstream_status = fetched.status;
+    return { ...fetched, shared: true };
+  }
+  const call = (async (): Promise<FetchedList> => {
+    const response = await fetchList();
+    const body = new Uint8Array(await response.arrayBuffer());
+    return {
+      status: response.status,
+      headers: [...response.headers],
+      body,
+      storedAt: state.deps.now(),
+      stripeVersion: response.headers.get("stripe-version") ?? undefined,
+    };
+  })();
+  if (material !== undefined) {
+    isolateCache.inflight.set(material, call);
+    const clear = () => {
+      if (isolateCache.inflight.get(material) === call) isolateCache.inflight.delete(material);
+    };
+    call.then(clear, clear);
+  }
+  return { ...(await call), shared: false };
+}
+
+function isCacheable(fetched: FetchedList): boolean {
+  return fetched.status === 200 && fetched.body.byteLength <= MAX_CACHED_BODY_BYTES;
+}
+
+/** Puts an upstream answer in the memory tier now and in KV (encrypted) in the background. */
+function storeFetched(plan: CachePlan, fetched: FetchedList, state: RequestState): void {
+  const list: CachedList = { storedAt: fetched.storedAt, stripeVersion: fetched.stripeVersion, body: fetched.body };
+  isolateCache.memory.set(plan.material, plan.tenant, list);
+  state.ctx.waitUntil(writeKv(plan, list, state));
+}
+
+async function writeKv(plan: CachePlan, list: CachedList, state: RequestState): Promise<void> {
+  try {
+    const kvKey = await kvKeyOf(plan);
+    const sealed = await sealCachedList(plan.key, kvKey, list);
+    await plan.kv.put(kvKey, sealed, { expirationTtl: plan.ttlMs / 1000 + STALE_WHILE_REVALIDATE_SECONDS });
+  } catch (err) {
+    state.log.warn("kv_put_failed", { request_id: state.requestId, tenant: plan.tenant, detail: "list entry", ...errorFields(err) });
+  }
+}
+
+/** One background refresh per key: a STALE answer while another refresh runs starts none. */
+async function refreshInBackground(plan: CachePlan, fetchList: () => Promise<Response>, state: RequestState): Promise<void> {
+  if (isolateCache.inflight.has(plan.material)) return;
+  try {
+    const fetched = await fetchShared(plan.material, fetchList, state);
+    if (isCacheable(fetched)) {
+      const list: CachedList = { storedAt: fetched.storedAt, stripeVersion: fetched.stripeVersion, body: fetched.body };
+      isolateCache.memory.set(plan.material, plan.tenant, list);
+      await writeKv(plan, list, state);
+    }
+  } catch (err) {
+    state.log.warn("list_refresh_failed", { request_id: state.requestId, tenant: plan.tenant, ...errorFields(err) });
+  }
+}
+
+/** The caller's response. Cached answers replay the body and Stripe-Version; the router adds the proxy's Request-Id. */
+function respond(list: CachedList | FetchedList, result: CacheResult, state: RequestState): Response {
+  state.access.cache = result;
+  const headers = new Headers("headers" in list ? list.headers : undefined);
+  if (!("headers" in list)) {
+    headers.set("Content-Type", "application/json");
+    headers.set("Cache-Control", "no-store");
+    if (list.stripeVersion) headers.set("Stripe-Version", list.stripeVersion);
+  }
+  headers.set("X-Cache", result);
+  headers.set("Age", String(result === "HIT" || result === "STALE" ? Math.max(0, Math.floor((state.deps.now() - list.storedAt) / 1000)) : 0));
+  const status = "status" in list ? list.status : 200;
+  return new Response(list.body, { status, headers });
+}
+
+type MasterKey = { ok: true; key: CryptoKey; id: string } | { ok: false; reason: string };
+let masterMemo: { source: unknown; result: Promise<MasterKey> } | undefined;
+const tenantKeys = new Map<string, Promise<CryptoKey>>();
+const fingerprints = new Map<string, Promise<string>>();
+/** Bounds the small per-isolate memo maps (one entry per tenant or Stripe key). */
+const MEMO_MAX = 1_000;
+
+function masterKeyFor(source: unknown): Promise<MasterKey> {
+  if (masterMemo !== undefined && masterMemo.source === source) return masterMemo.result;
+  const result = importMasterKey(source).then(async (r): Promise<MasterKey> => (r.ok ? { ok: true, key: r.key, id: await masterKeyId(r.key) } : r));
+  masterMemo = { source, result };
+  tenantKeys.clear();
+  return result;
+}
+
+function tenantKeyFor(master: { key: CryptoKey; id: string }, tenant: string): Promise<CryptoKey> {
+  const memoKey = `${master.id}:${tenant}`;
+  let key = tenantKeys.get(memoKey);
+  if (!key) {
+    if (tenantKeys.size >= MEMO_MAX) tenantKeys.clear();
+    key = deriveTenantKey(master.key, tenant);
+    tenantKeys.set(memoKey, key);
+  }
+  return key;
+}
+
+/** SHA-256 of the upstream Stripe key: tells test from live mode and one account from another in the cache key. */
+function credentialFingerprint(secretKey: string): Promise<string> {
+  let fp = fingerprints.get(secretKey);
+  if (!fp) {
+    if (fingerprints.size >= MEMO_MAX) fingerprints.clear();
+    fp = sha256Hex(`identity-edge list-cache credential\n${secretKey}`);
+    fingerprints.set(secretKey, fp);
+  }
+  return fp;
+}

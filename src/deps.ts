@@ -1,0 +1,34 @@
+import type { Env } from "./env.ts";
+import type { UpstreamTimings } from "./limits.ts";
+import type { AccessLogFields, Logger } from "./log/logger.ts";
+
+/**
+ * What the request path needs from the outside world, passed in rather than captured at module scope,
+ * so tests substitute the upstream (the Stripe stub), the clock and timings.
+ */
+export interface Deps {
+  fetch: (input: Request) => Promise<Response>;
+  now: () => number;
+  /** Writes one log line; console.log in the Worker. */
+  logSink: (line: string) => void;
+  timings?: Partial<UpstreamTimings>;
+}
+
+/**
+ * Per-request state threaded through the stages. `access` accumulates the access-log line; only the
+ * logger's allow-listed fields exist on it, so no stage can put a body or a header there.
+ */
+export interface RequestState {
+  readonly env: Env;
+  readonly ctx: ExecutionContext;
+  readonly deps: Deps;
+  readonly log: Logger;
+  readonly requestId: string;
+  readonly startedAt: number;
+  access: Omit<AccessLogFields, "request_id" | "method" | "status" | "duration_ms">;
+  /**
+   * Headers every response to this request carries, errors included: the CORS headers of an allowed
+   * cross-origin browser request (set once its origin passed, so the page can read a 401 too).
+   */
+  responseHeaders?: Record<string, string>;
+}

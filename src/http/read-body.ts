@@ -1,0 +1,38 @@
+import { ProxyError } from "../errors.ts";
+
+/**
+ * Reads a request body as UTF-8 text, counting the bytes as they stream in: a missing or lying
+ * Content-Length (chunked uploads) cannot get more than `limit` bytes past the proxy.
+ */
+export async function readBoundedText(body: ReadableStream<Uint8Array> | null, declaredLength: string | null, limit: number): Promise<string> {
+  if (declaredLength !== null && /^\d+$/.test(declaredLength) && Number(declaredLength) > limit) throw tooLarge(limit);
+  if (body === null) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new ProxyError("parameter_invalid", "The request body is not valid UTF-8.");
+  }
+}
+
+function tooLarge(limit: number): ProxyError {
+  return new ProxyError("body_too_large", `The request body is larger than the proxy's limit of ${limit} bytes.`);
+}

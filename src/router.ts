@@ -1,0 +1,86 @@
+import { type IRequest, Router } from "itty-router";
+import type { Deps, RequestState } from "./deps.ts";
+import type { Env } from "./env.ts";
+import { errorResponse, INTERNAL_ERROR_MESSAGE, ProxyError } from "./errors.ts";
+import { newRequestId } from "./http/request-id.ts";
+import { createLogger, errorFields, parseLogLevel } from "./log/logger.ts";
+import { handlePreflight } from "./auth/preflight.ts";
+import { handleIdentityRequest, unrecognizedUrl } from "./proxy.ts";
+import { handleCachePurge } from "./cache/purge.ts";
+import { handleStripeWebhook } from "./webhooks/stripe-webhook.ts";
+import { UpstreamFailure } from "./stripe/upstream.ts";
+
+/**
+ * The map of the product. Every request gets a request id and one access-log line; every error
+ * leaves as a Stripe-shaped body from the closed set in errors.ts, and anything unexpected becomes a
+ * generic `internal_error` whose details go only to the (scrubbed) log.
+ */
+const router = Router<IRequest, [RequestState]>({
+  catch: (err, _request, state) => toErrorResponse(err, state),
+  finally: [(response: Response, request, state) => finish(response, request, state)],
+});
+
+router.get("/healthz", () => Response.json({ status: "ok" }, { headers: { "Cache-Control": "no-store" } }));
+// CORS preflights from a tenant's extra browser origins (same-origin pages never send one).
+router.options("*", (request, state) => handlePreflight(request, state));
+router.post("/webhooks/stripe/:tenant_id", (request, state) => handleStripeWebhook(String(request.params.tenant_id ?? ""), request, state));
+router.post("/v1/cache/purge", (request, state) => handleCachePurge(request, state));
+router.all("/v1/*", (request, state) => handleIdentityRequest(request, state));
+router.all("*", (request, state) => {
+  // Tenants mounted under a path prefix (`/identity/v1/...`) are resolved inside the Identity path.
+  if (/\/v1\//.test(new URL(request.url).pathname)) return handleIdentityRequest(request, state);
+  throw unrecognizedUrl(request.method, new URL(request.url).pathname);
+});
+
+function toErrorResponse(err: unknown, state: RequestState): Response {
+  if (err instanceof UpstreamFailure) {
+    state.access.retries = err.attempts - 1;
+    state.access.upstream_ms = err.upstreamMs;
+  }
+  if (err instanceof ProxyError) {
+    state.access.error_code = err.code;
+    return errorResponse(err, state.requestId);
+  }
+  state.access.error_code = "internal_error";
+  state.log.error("unhandled_exception", { request_id: state.requestId, ...(state.access.tenant ? { tenant: state.access.tenant } : {}), ...errorFields(err) });
+  return errorResponse(new ProxyError("internal_error", INTERNAL_ERROR_MESSAGE), state.requestId);
+}
+
+function finish(response: Response, request: Request, state: RequestState): Response {
+  let out = response;
+  if (!out.headers.has("request-id")) {
+    out = new Response(out.body, out);
+    out.headers.set("Request-Id", state.requestId);
+  }
+  if (state.responseHeaders) {
+    out = new Response(out.body, out);
+    for (const [name, value] of Object.entries(state.responseHeaders)) out.headers.set(name, value);
+  }
+  state.log.access({
+    request_id: state.requestId,
+    method: request.method,
+    status: out.status,
+    duration_ms: state.deps.now() - state.startedAt,
+    ...state.access,
+  });
+  return out;
+}
+
+/** Handles one request with explicit dependencies (the Worker passes the real ones, tests fakes). */
+export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext, deps: Deps): Promise<Response> {
+  const state: RequestState = {
+    env,
+    ctx,
+    deps,
+    log: createLogger(parseLogLevel(env.LOG_LEVEL), deps.logSink, deps.now),
+    requestId: newRequestId(),
+    startedAt: deps.now(),
+    access: {},
+  };
+  try {
+    return await router.fetch(request, state);
+  } catch (err) {
+    // Only reachable if a `finally` stage itself throws; still answer in Stripe's shape.
+    return toErrorResponse(err, state);
+  }
+}

@@ -1,0 +1,60 @@
+import * as v from "valibot";
+
+/**
+ * The storage contract of the tenant registry (KV namespace `TENANT_REGISTRY`), shared by the Worker
+ * (reads) and the operator CLI (the only writer). docs/tenants.md describes it for humans.
+ *
+ * | key                          | value                                                        |
+ * |------------------------------|--------------------------------------------------------------|
+ * | `tenant:{id}`                | the tenant config, JSON, same schema as one entry of TENANTS |
+ * | `host:{host}`                | `[{ "tenant": id, "prefix": "/identity" }]` (prefix "" = none)|
+ * | `key:{sha256 of proxy key}`  | `{ "tenant": id, "name": "backend" }`                        |
+ * | `secret:{id}:stripe_key`     | the tenant's Stripe key, sealed (see key-encryption.ts)      |
+ *
+ * The config is the source of truth: an index entry only says where to look, and a hit is accepted
+ * only when the tenant's config still lists that host+prefix or key hash. So a revocation takes
+ * effect when the config changes, whatever the state of the indexes.
+ */
+
+export const TENANT_PREFIX = "tenant:";
+export const HOST_PREFIX = "host:";
+export const KEY_PREFIX = "key:";
+export const SECRET_PREFIX = "secret:";
+
+/** KV keys are at most 512 bytes; hosts are at most 255 + a port, tenant ids 63, hashes 64. */
+export const tenantKvKey = (id: string): string => `${TENANT_PREFIX}${id}`;
+export const hostKvKey = (host: string): string => `${HOST_PREFIX}${host.toLowerCase()}`;
+export const proxyKeyKvKey = (sha256: string): string => `${KEY_PREFIX}${sha256.toLowerCase()}`;
+export const stripeSecretKvKey = (id: string): string => `${SECRET_PREFIX}${id}:stripe_key`;
+
+/** The id in a `tenant:{id}` key, or undefined for any other key. */
+export function tenantIdOfKvKey(key: string): string | undefined {
+  return key.startsWith(TENANT_PREFIX) ? key.slice(TENANT_PREFIX.length) : undefined;
+}
+
+/** The id in a `secret:{id}:stripe_key` key, or undefined for any other key. */
+export function tenantIdOfSecretKvKey(key: string): string | undefined {
+  const m = /^secret:([^:]+):stripe_key$/.exec(key);
+  return m?.[1];
+}
+
+const TenantRef = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/));
+
+export const HostIndexSchema = v.array(v.object({ tenant: TenantRef, prefix: v.string() }));
+export type HostIndex = v.InferOutput<typeof HostIndexSchema>;
+export type HostIndexEntry = HostIndex[number];
+
+export const KeyIndexSchema = v.object({ tenant: TenantRef, name: v.string() });
+export type KeyIndex = v.InferOutput<typeof KeyIndexSchema>;
+
+/** Parses an index value read from KV; undefined when it is not JSON of the expected shape. */
+export function parseIndexValue<T>(schema: v.GenericSchema<unknown, T>, text: string): T | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const result = v.safeParse(schema, raw);
+  return result.success ? result.output : undefined;
+}

@@ -1,0 +1,348 @@
+/**
+ * Captures everything written to the console during a test and checks that none of the secrets the
+ * test used reached it, raw or encoded.
+ *
+ * Every integration and end-to-end test uses it. The one-liner, at the top of a `describe`:
+ *
+ *   const logs = useLogCapture({ secrets: SECRETS });          // harness keys, JWT/webhook secrets…
+ *
+ *   it("creates a session", async () => {
+ *     const body = await (await h.post(PATH, "type=document", { key })).json();
+ *     logs.secret(body.client_secret, body.url);              // secrets learned during the test
+ *     expect(logs.records()).toContainEqual(expect.objectContaining({ event: "request", status: 200 }));
+ *   });                                                         // afterEach: restore + assertNoSecrets
+ *
+ * Or by hand: `const cap = captureLogs(); try { … } finally { cap.restore(); } cap.assertNoSecrets([…])`.
+ *
+ * Works in the workerd pool (the Worker under test runs in the test's isolate, so its console is this
+ * console) and in Node. Output of a child process (`wrangler dev` in e2e tests) is not on this console:
+ * feed it with `ingest(chunk)`. Lines written after the capture ends (a `waitUntil` still running) are
+ * not seen: await the execution context (`waitOnExecutionContext`) before the test returns.
+ *
+ * `assertNoSecrets` looks for each secret in every captured line as written and after undoing
+ * percent-encoding and JSON/JS string escapes (up to three nested levels, in any order), and for
+ * secrets of 24+ characters also for their last 16 characters (a tail left behind by a mask that
+ * started too late) and their base64/base64url encodings at every byte alignment. Its failure message
+ * names the secret by its first four characters and length, never in full.
+ */
+import { afterEach, beforeEach } from "vitest";
+
+export interface LogCapture {
+  /** Every console call, formatted as one string (arguments joined by a space), in order. */
+  readonly lines: string[];
+  /** The lines that are JSON objects (the Worker's structured log lines), parsed. */
+  records(): Record<string, unknown>[];
+  /** Puts the console back. Safe to call twice. */
+  restore(): void;
+  /** Adds text written elsewhere (a child process' stdout/stderr) to what is checked. */
+  ingest(text: string): void;
+  /** Throws, naming the secret and where it was seen, if any secret appears in any form. */
+  assertNoSecrets(secrets: readonly string[]): void;
+}
+
+export interface CaptureOptions {
+  /** Also write through to the real console (for debugging a test). Default false. */
+  echo?: boolean;
+}
+
+const METHODS = ["log", "info", "warn", "error", "debug", "trace"] as const;
+type ConsoleMethod = (typeof METHODS)[number];
+
+/** Starts capturing console output now; call `restore()` when done. */
+export function captureLogs(options: CaptureOptions = {}): LogCapture {
+  const lines: string[] = [];
+  const originals = new Map<ConsoleMethod, (...args: unknown[]) => void>();
+  for (const method of METHODS) {
+    const original = console[method] as (...args: unknown[]) => void;
+    originals.set(method, original);
+    console[method] = (...args: unknown[]) => {
+      lines.push(formatArgs(args));
+      if (options.echo) original.apply(console, args);
+    };
+  }
+  let restored = false;
+  return {
+    lines,
+    records: () => parseRecords(lines),
+    restore() {
+      if (restored) return;
+      restored = true;
+      for (const [method, original] of originals) console[method] = original;
+    },
+    ingest(text: string) {
+      for (const line of text.split(/\r?\n/)) if (line.length > 0) lines.push(line);
+    },
+    assertNoSecrets(secrets: readonly string[]) {
+      assertNoSecretsIn(lines, secrets);
+    },
+  };
+}
+
+export interface UseLogCaptureOptions extends CaptureOptions {
+  /** Secrets known up front (the harness' keys); a function is read after each test. */
+  secrets?: readonly string[] | (() => readonly string[]);
+}
+
+export interface LogCaptureHandle {
+  /** The current test's captured lines. */
+  readonly lines: readonly string[];
+  records(): Record<string, unknown>[];
+  /** Registers secrets learned during the test (client_secret, url…); null/undefined are ignored. */
+  secret(...values: (string | null | undefined)[]): void;
+  /** Checks now (the afterEach hook checks again at the end), with the registered secrets and `extra`. */
+  assertNoSecrets(extra?: readonly string[]): void;
+}
+
+/**
+ * Installs `beforeEach`/`afterEach` hooks in the enclosing `describe` (or file): each test runs with
+ * its console captured, and when it ends the console is restored and every secret from `options` and
+ * from `secret(...)` is checked against what it wrote. A leak fails the test.
+ */
+export function useLogCapture(options: UseLogCaptureOptions = {}): LogCaptureHandle {
+  let current: LogCapture | undefined;
+  let learned: string[] = [];
+  const known = (): readonly string[] => (typeof options.secrets === "function" ? options.secrets() : (options.secrets ?? []));
+  const active = (): LogCapture => {
+    if (current === undefined) throw new Error("useLogCapture: no test is running (use the handle inside a test)");
+    return current;
+  };
+  beforeEach(() => {
+    learned = [];
+    current = captureLogs(options);
+  });
+  afterEach(() => {
+    const capture = current;
+    current = undefined;
+    if (capture === undefined) return;
+    capture.restore();
+    capture.assertNoSecrets([...known(), ...learned]);
+  });
+  return {
+    get lines() {
+      return active().lines;
+    },
+    records: () => active().records(),
+    secret(...values) {
+      for (const value of values) if (value !== null && value !== undefined) learned.push(checkedSecret(value, learned.length));
+    },
+    assertNoSecrets(extra = []) {
+      active().assertNoSecrets([...known(), ...learned, ...extra]);
+    },
+  };
+}
+
+/** Where a secret was seen: which one, in which form, in which line. */
+export interface SecretLeak {
+  secretIndex: number;
+  form: string;
+  line: number;
+  /** The surroundings, with every secret replaced by `«secret #i»`. */
+  excerpt: string;
+}
+
+/** Throws an Error describing every leak of `secrets` in `text` (one string or lines). */
+export function assertNoSecretsIn(text: string | readonly string[], secrets: readonly string[]): void {
+  const leaks = findSecretLeaks(text, secrets);
+  if (leaks.length === 0) return;
+  const shown = leaks.slice(0, 10).map((leak) => {
+    const s = secrets[leak.secretIndex] ?? "";
+    return `  - secret #${leak.secretIndex} (${describeSecret(s)}) ${leak.form}, line ${leak.line}: ${leak.excerpt}`;
+  });
+  const more = leaks.length > shown.length ? `\n  … and ${leaks.length - shown.length} more` : "";
+  throw new Error(`A secret reached the logs (${leaks.length} finding(s)):\n${shown.join("\n")}${more}`);
+}
+
+/** Every place a secret of `secrets` appears in `text`, in any of the forms described at the top. */
+export function findSecretLeaks(text: string | readonly string[], secrets: readonly string[]): SecretLeak[] {
+  const lines = typeof text === "string" ? text.split("\n") : text;
+  const probes = secrets.map((s, i) => probesFor(checkedSecret(s, i)));
+  const leaks: SecretLeak[] = [];
+  lines.forEach((line, lineIndex) => {
+    for (const layer of decodedLayers(line)) {
+      probes.forEach((forms, secretIndex) => {
+        for (const { needle, form } of forms) {
+          const at = layer.text.indexOf(needle);
+          if (at < 0) continue;
+          if (leaks.some((l) => l.secretIndex === secretIndex && l.line === lineIndex + 1)) return;
+          leaks.push({
+            secretIndex,
+            form: layer.how === "" ? form : `${form} after ${layer.how}`,
+            line: lineIndex + 1,
+            excerpt: excerptAround(layer.text, at, needle.length, secretIndex, probes),
+          });
+          return;
+        }
+      });
+    }
+  });
+  return leaks;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+const MIN_SECRET = 6;
+const TAIL = 16;
+
+function checkedSecret(value: unknown, index: number): string {
+  if (typeof value !== "string" || value.length < MIN_SECRET) {
+    const what = typeof value === "string" ? `${value.length} characters` : typeof value;
+    throw new Error(`log-capture: secret #${index} is not a usable secret (${what}); use one of ${MIN_SECRET}+ characters`);
+  }
+  return value;
+}
+
+function describeSecret(secret: string): string {
+  return `${JSON.stringify(secret.slice(0, 4))}…, ${secret.length} chars`;
+}
+
+interface Probe {
+  needle: string;
+  form: string;
+}
+
+function probesFor(secret: string): Probe[] {
+  const probes: Probe[] = [{ needle: secret, form: "in full" }];
+  if (secret.length >= 24) probes.push({ needle: secret.slice(-TAIL), form: `its last ${TAIL} characters` });
+  for (const core of base64Cores(secret)) probes.push(core);
+  return probes;
+}
+
+/**
+ * The base64 and base64url text that encodes `secret` whatever bytes surround it: for each of the
+ * three byte alignments, the encoded characters that depend only on the secret's bytes.
+ */
+function base64Cores(secret: string): Probe[] {
+  const bytes = new TextEncoder().encode(secret);
+  const out: Probe[] = [];
+  for (let pad = 0; pad < 3; pad++) {
+    const padded = new Uint8Array(pad + bytes.length);
+    padded.set(bytes, pad);
+    let binary = "";
+    for (const b of padded) binary += String.fromCharCode(b);
+    const encoded = btoa(binary);
+    const start = pad === 0 ? 0 : pad === 1 ? 2 : 3;
+    const end = 4 * Math.floor(padded.length / 3);
+    const core = encoded.slice(start, end);
+    if (core.length < 16) continue;
+    out.push({ needle: core, form: `base64-encoded (alignment ${pad})` });
+    const urlSafe = core.replace(/\+/g, "-").replace(/\//g, "_");
+    if (urlSafe !== core) out.push({ needle: urlSafe, form: `base64url-encoded (alignment ${pad})` });
+  }
+  return out;
+}
+
+interface Layer {
+  text: string;
+  how: string;
+}
+
+const MAX_LEVELS = 3;
+
+/** The line and every distinct result of undoing percent-encoding and/or string escapes on it. */
+function decodedLayers(line: string): Layer[] {
+  const layers: Layer[] = [{ text: line, how: "" }];
+  const seen = new Set([line]);
+  let frontier = layers.slice();
+  for (let level = 0; level < MAX_LEVELS && frontier.length > 0; level++) {
+    const next: Layer[] = [];
+    for (const layer of frontier) {
+      for (const [name, decode] of DECODERS) {
+        const text = decode(layer.text);
+        if (seen.has(text)) continue;
+        seen.add(text);
+        next.push({ text, how: layer.how === "" ? name : `${layer.how}, ${name}` });
+      }
+    }
+    layers.push(...next);
+    frontier = next;
+  }
+  return layers;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { "\\": "\\", "/": "/", '"': '"', "'": "'", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+
+const DECODERS: readonly [string, (text: string) => string][] = [
+  ["percent-decoding", (t) => t.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))],
+  [
+    "unescaping",
+    (t) =>
+      t.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[\\/"'bfnrt])/g, (_, e: string) =>
+        e.length > 1 ? String.fromCharCode(Number.parseInt(e.slice(1), 16)) : (ESCAPES[e] ?? e),
+      ),
+  ],
+];
+
+function excerptAround(text: string, at: number, length: number, secretIndex: number, probes: Probe[][]): string {
+  const before = text.slice(Math.max(0, at - 40), at);
+  const after = text.slice(at + length, at + length + 40);
+  const hide = (s: string) => {
+    let out = s;
+    probes.forEach((forms, i) => {
+      for (const { needle } of forms) out = out.split(needle).join(`«secret #${i}»`);
+    });
+    return out;
+  };
+  return JSON.stringify(`${hide(before)}«secret #${secretIndex}»${hide(after)}`);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+function parseRecords(lines: readonly string[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of lines) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const value: unknown = JSON.parse(line);
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) out.push(value as Record<string, unknown>);
+    } catch {
+      // Not a structured line.
+    }
+  }
+  return out;
+}
+
+/** Formats console arguments so that whatever an object holds is visible to the check. */
+function formatArgs(args: readonly unknown[]): string {
+  return args.map(formatValue).join(" ");
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return formatError(value);
+  if (typeof value !== "object" || value === null) return String(value);
+  try {
+    return JSON.stringify(value, jsonReplacer()) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function formatError(err: Error): string {
+  const cause = (err as { cause?: unknown }).cause;
+  const head = `${err.name}: ${err.message}`;
+  const stack = err.stack && !err.stack.startsWith(head) ? `${head}\n${err.stack}` : (err.stack ?? head);
+  return cause === undefined ? stack : `${stack}\nCaused by: ${formatValue(cause)}`;
+}
+
+/** JSON that also shows Headers/Map/URLSearchParams entries, Request/Response urls, errors and bigints. */
+function jsonReplacer(): (key: string, value: unknown) => unknown {
+  const seen = new WeakSet<object>();
+  return (_key, value) => {
+    if (typeof value === "bigint") return value.toString();
+    if (typeof value === "function") return `[Function ${value.name}]`;
+    if (typeof value !== "object" || value === null) return value;
+    if (seen.has(value)) return "[Circular]";
+    seen.add(value);
+    if (value instanceof Error) return formatError(value);
+    if (value instanceof Request) return { method: value.method, url: value.url, headers: [...value.headers] };
+    if (value instanceof Response) return { status: value.status, url: value.url, headers: [...value.headers] };
+    if (!Array.isArray(value) && typeof (value as { entries?: unknown }).entries === "function") {
+      try {
+        return Array.from((value as { entries(): Iterable<unknown> }).entries());
+      } catch {
+        return value;
+      }
+    }
+    return value;
+  };
+}
