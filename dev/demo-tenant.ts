@@ -3,6 +3,8 @@
  * only opens the local stub, and the proxy key is published on purpose so the README can use it.
  * This file is never part of a deployment (wrangler.toml's TENANTS is empty).
  */
+import { DEV_LOGIN_ISSUER } from "../src/demo/dev-token.ts";
+
 export const DEMO_TENANT_ID = "demo";
 export const DEMO_PROXY_KEY = "iek_dev_demo_0000000000000000000000000000000000000000";
 export const DEMO_PROXY_KEY_SHA256 = "cfc8c9c10f96194ec25377df664d71e169a22e118ca6d48d6f368512fc2124cc";
@@ -10,6 +12,12 @@ export const DEMO_STRIPE_KEY = "sk_test_fake_demo_local_stub_only";
 export const DEMO_WEBHOOK_SECRET = "whsec_fakedemolocal";
 /** base64 of 32 zero-ish bytes: fine for a local cache, never for production. */
 export const DEMO_CACHE_KEY = "ZGV2LW9ubHktY2FjaGUta2V5LW5vdC1hLXNlY3JldCE=";
+/**
+ * The demo's HS256 end-user token secret (the `DEMO_JWT_SECRET` binding): the Worker's dev login
+ * (`POST /demo/login`, DEV_MODE only) signs with it and the proxy verifies with it.
+ */
+export const DEMO_JWT_SECRET = "dev-only-demo-jwt-secret-not-a-real-secret-0000";
+export const DEMO_JWT_AUDIENCE = "identity-edge-demo";
 
 export function demoTenants(port: number): Record<string, unknown> {
   const origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
@@ -27,7 +35,12 @@ export function demoTenants(port: number): Record<string, unknown> {
         return_urls: origins.map((o) => `${o}/demo/`),
         default_return_url: `${origins[0]}/demo/`,
       },
-      browser: { origins, auth: { type: "none" }, operations: ["create", "retrieve"] },
+      browser: {
+        origins,
+        // Tokens from the Worker's dev login, which signs only for its own issuer (src/demo/dev-token.ts).
+        auth: { type: "jwt", issuer: DEV_LOGIN_ISSUER, audience: DEMO_JWT_AUDIENCE, hs256_secret: "DEMO_JWT_SECRET" },
+        operations: ["create", "retrieve"],
+      },
       server_keys: [{ name: "dev", sha256: DEMO_PROXY_KEY_SHA256 }],
       cache: { list_ttl_seconds: 60 },
     },
@@ -42,6 +55,7 @@ export function demoVars(port: number, stubUrl: string): Record<string, string> 
     STRIPE_KEY_DEMO: DEMO_STRIPE_KEY,
     STRIPE_WHSEC_DEMO: DEMO_WEBHOOK_SECRET,
     CACHE_ENCRYPTION_KEY: DEMO_CACHE_KEY,
+    DEMO_JWT_SECRET,
     DEV_MODE: "1",
     LOG_LEVEL: "info",
   };

@@ -89,7 +89,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", envFile, "--persist-to", join(stateDir, "state"), "--show-interactive-dev-session=false"],
     {
       cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", FORCE_COLOR: "0" },
+      // No Cloudflare account and no network: skip the Request.cf download and metrics.
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_UPDATE_NOTIFIER: "1", FORCE_COLOR: "0" },
       stdio: ["ignore", options.inherit ? "inherit" : "pipe", options.inherit ? "inherit" : "pipe"],
     },
   );

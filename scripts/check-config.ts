@@ -29,7 +29,10 @@ function readJsonFile(path: string): Source {
   }
 }
 
-async function readWranglerVars(path: string, env: string | undefined): Promise<Source | { ok: true; label: string; value: undefined }> {
+async function readWranglerVars(
+  path: string,
+  env: string | undefined,
+): Promise<Source | { ok: true; label: string; value: undefined }> {
   // wrangler's own reader, so the TOML (or JSONC) is read exactly as `wrangler deploy` reads it.
   const { experimental_readRawConfig } = await import("wrangler");
   let raw: { vars?: Record<string, unknown>; env?: Record<string, { vars?: Record<string, unknown> }> };
@@ -46,11 +49,15 @@ async function readWranglerVars(path: string, env: string | undefined): Promise<
 }
 
 async function main(): Promise<number> {
-  let args: ReturnType<typeof parseArgs<{ options: { config: { type: "string" }; env: { type: "string" } }; allowPositionals: true }>>;
+  let args: ReturnType<
+    typeof parseArgs<{ options: { config: { type: "string" }; env: { type: "string" } }; allowPositionals: true }>
+  >;
   try {
     args = parseArgs({ options: { config: { type: "string" }, env: { type: "string" } }, allowPositionals: true });
   } catch (err) {
-    console.error(`${err instanceof Error ? err.message : String(err)}\nusage: check-config [tenants.json] [--config wrangler.toml] [--env name]`);
+    console.error(
+      `${err instanceof Error ? err.message : String(err)}\nusage: check-config [tenants.json] [--config wrangler.toml] [--env name]`,
+    );
     return 2;
   }
   const [file, ...extra] = args.positionals;
@@ -78,7 +85,9 @@ async function main(): Promise<number> {
   }
   const read = readTenantsValue(source.value);
   const ids = read.ok ? Object.keys(read.value) : [];
-  console.log(`${source.label}: valid, ${ids.length} tenant${ids.length === 1 ? "" : "s"}${ids.length > 0 ? ` (${ids.join(", ")})` : ""}`);
+  console.log(
+    `${source.label}: valid, ${ids.length} tenant${ids.length === 1 ? "" : "s"}${ids.length > 0 ? ` (${ids.join(", ")})` : ""}`,
+  );
   return 0;
 }
 

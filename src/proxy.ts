@@ -77,9 +77,17 @@ export async function handleIdentityRequest(request: Request, state: RequestStat
   let response: Response;
   if (caller.role === "browser") response = await forwardForBrowser(caller, op.spec, op.id, call, state);
   else if (op.spec.name === "list") {
-    const cache = { tenant: caller.tenant.id, role: caller.role, ttlSeconds: config.cache.list_ttl_seconds, params: forwarded, call };
-    const input = { ...cache, upstream: upstreamBase(state), cacheControl: request.headers.get("cache-control") };
-    response = await listThroughCache(input, state, async () => shapeResponse(op.spec, await forwardToStripe(call, state), state));
+    const fetchList = async () => shapeResponse(op.spec, await forwardToStripe(call, state), state);
+    const input = {
+      tenant: caller.tenant.id,
+      role: caller.role,
+      ttlSeconds: config.cache.list_ttl_seconds,
+      params: forwarded,
+      call,
+      upstream: upstreamBase(state),
+      cacheControl: request.headers.get("cache-control"),
+    };
+    response = await listThroughCache(input, state, fetchList);
   } else response = shapeResponse(op.spec, await forwardToStripe(call, state), state);
   invalidateAfterWrite(op.spec, response.status, caller.tenant.id, state);
   return response;

@@ -9,6 +9,7 @@ import { handleIdentityRequest, unrecognizedUrl } from "./proxy.ts";
 import { handleCachePurge } from "./cache/purge.ts";
 import { handleStripeWebhook } from "./webhooks/stripe-webhook.ts";
 import { UpstreamFailure } from "./stripe/upstream.ts";
+import { handleDemoRequest } from "./demo/routes.ts";
 
 /**
  * The map of the product. Every request gets a request id and one access-log line; every error
@@ -23,9 +24,13 @@ const router = Router<IRequest, [RequestState]>({
 router.get("/healthz", () => Response.json({ status: "ok" }, { headers: { "Cache-Control": "no-store" } }));
 // CORS preflights from a tenant's extra browser origins (same-origin pages never send one).
 router.options("*", (request, state) => handlePreflight(request, state));
-router.post("/webhooks/stripe/:tenant_id", (request, state) => handleStripeWebhook(String(request.params.tenant_id ?? ""), request, state));
+router.post("/webhooks/stripe/:tenant_id", (request, state) =>
+  handleStripeWebhook(String(request.params.tenant_id), request, state),
+);
 router.post("/v1/cache/purge", (request, state) => handleCachePurge(request, state));
 router.all("/v1/*", (request, state) => handleIdentityRequest(request, state));
+// The dev-only demo page and login (DEV_MODE and loopback hosts only; otherwise falls through to 404).
+router.all("/demo*", (request, state) => handleDemoRequest(request, state));
 router.all("*", (request, state) => {
   // Tenants mounted under a path prefix (`/identity/v1/...`) are resolved inside the Identity path.
   if (/\/v1\//.test(new URL(request.url).pathname)) return handleIdentityRequest(request, state);

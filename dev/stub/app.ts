@@ -114,6 +114,22 @@ function apiKeyOf(header: string | null): string | null {
   return scheme?.toLowerCase() === "bearer" ? credential : value;
 }
 
+/** The caller's scope from Authorization and Stripe-Account; Stripe's 401/403 otherwise. */
+function authenticate(headers: Headers): Scope {
+  const apiKey = apiKeyOf(headers.get("Authorization"));
+  if (apiKey === null) throw missingApiKey();
+  if (!TEST_KEY.test(apiKey)) throw invalidApiKey(apiKey);
+  const account = headers.get("Stripe-Account");
+  if (account !== null && !ACCOUNT_ID.test(account)) {
+    throw new StubError(
+      403,
+      `The provided key '${apiKey.slice(0, 8)}***' does not have access to account '${account}' (or that account does not exist). Application access may have been revoked.`,
+      { code: "account_invalid" },
+    );
+  }
+  return scopeOf(apiKey, account);
+}
+
 export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
   const now = options.now ?? (() => Date.now());
   const publicBaseUrl = (options.publicBaseUrl ?? DEFAULT_PUBLIC_BASE_URL).replace(/\/+$/, "");
@@ -163,19 +179,7 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
     if (idempotencyKey !== null) headers["Idempotency-Key"] = idempotencyKey;
     let running: Scope | undefined;
     try {
-      const apiKey = apiKeyOf(request.headers.get("Authorization"));
-      if (apiKey === null) throw missingApiKey();
-      if (!TEST_KEY.test(apiKey)) throw invalidApiKey(apiKey);
-      const account = request.headers.get("Stripe-Account");
-      if (account !== null && !ACCOUNT_ID.test(account)) {
-        throw new StubError(
-          403,
-          `The provided key '${apiKey.slice(0, 8)}***' does not have access to account '${account}' (or that account does not exist). Application access may have been revoked.`,
-          { code: "account_invalid" },
-        );
-      }
-      const scope = scopeOf(apiKey, account);
-
+      const scope = authenticate(request.headers);
       const match = matchOperation(method, url.pathname);
       if (match.kind === "none" || match.kind === "wrong_method") throw unrecognizedUrl(method, url.pathname);
       if (match.kind === "bad_id") {

@@ -40,10 +40,13 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Connection-level headers describe the hop to this server, not the request the stub sees. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "upgrade"]);
+
 function toWebRequest(req: IncomingMessage, body: Buffer, origin: string): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const method = req.method ?? "GET";
@@ -100,7 +103,8 @@ export async function startStubServer(options: StubServerOptions): Promise<StubS
       }
       const tooLarge = err instanceof BodyTooLarge;
       const message = tooLarge ? "The request body is too large." : "An unknown error occurred in the Stripe stub.";
-      res.writeHead(tooLarge ? 413 : 500, { "content-type": "application/json" });
+      // The rest of an oversized body is never read: close rather than reuse the connection.
+      res.writeHead(tooLarge ? 413 : 500, { "content-type": "application/json", connection: "close" });
       res.end(JSON.stringify({ error: { type: tooLarge ? "invalid_request_error" : "api_error", message } }));
     }
   });

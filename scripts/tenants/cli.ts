@@ -24,6 +24,7 @@ import {
   withReadCache,
 } from "../../src/tenancy/registry-ops.ts";
 import type { RegistryStore } from "../../src/tenancy/registry-store.ts";
+import { STRIPE_SECRET } from "../../src/tenancy/tenant-secrets.ts";
 import { WranglerKvStore, type WranglerTarget } from "./wrangler-store.ts";
 
 export const USAGE = `Usage: npm run tenants -- <command> [arguments] [options]
@@ -59,8 +60,6 @@ export interface CliIo {
   /** A store to use instead of wrangler (tests, embedding). */
   store?: RegistryStore;
 }
-
-const STRIPE_SECRET = /^(sk|rk)_(test|live)_[A-Za-z0-9]+$/;
 
 class UsageError extends Error {}
 

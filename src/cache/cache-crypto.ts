@@ -42,7 +42,8 @@ export async function importMasterKey(value: unknown): Promise<MasterKeyResult> 
   } catch {
     return { ok: false, reason: "CACHE_ENCRYPTION_KEY is not base64" };
   }
-  if (raw.byteLength !== MASTER_KEY_BYTES) return { ok: false, reason: `CACHE_ENCRYPTION_KEY must decode to ${MASTER_KEY_BYTES} bytes` };
+  if (raw.byteLength !== MASTER_KEY_BYTES)
+    return { ok: false, reason: `CACHE_ENCRYPTION_KEY must decode to ${MASTER_KEY_BYTES} bytes` };
   const key = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey", "deriveBits"]);
   return { ok: true, key };
 }
@@ -63,7 +64,9 @@ export function deriveTenantKey(master: CryptoKey, tenant: string): Promise<Cryp
  * nothing about any tenant key). It goes into cache keys so that rotating the key starts afresh.
  */
 export async function masterKeyId(master: CryptoKey): Promise<string> {
-  const bits = new Uint8Array(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: KEY_ID_SALT, info: new Uint8Array() }, master, 64));
+  const bits = new Uint8Array(
+    await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: KEY_ID_SALT, info: new Uint8Array() }, master, 64),
+  );
   let hex = "";
   for (const b of bits) hex += b.toString(16).padStart(2, "0");
   return hex;
@@ -90,7 +93,9 @@ export async function sealCachedList(key: CryptoKey, kvKey: string, entry: Cache
   plain.set(version, 9);
   plain.set(entry.body, 9 + version.byteLength);
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: additionalData(kvKey) }, key, plain));
+  const sealed = new Uint8Array(
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: additionalData(kvKey) }, key, plain),
+  );
   const out = new Uint8Array(HEADER_BYTES + sealed.byteLength);
   out[0] = VALUE_FORMAT;
   out.set(iv, 1);
@@ -99,7 +104,11 @@ export async function sealCachedList(key: CryptoKey, kvKey: string, entry: Cache
 }
 
 /** Opens a value read from KV under `kvKey`; undefined when it is not one this key sealed for this KV key. */
-export async function openCachedList(key: CryptoKey, kvKey: string, value: ArrayBuffer | Uint8Array): Promise<CachedList | undefined> {
+export async function openCachedList(
+  key: CryptoKey,
+  kvKey: string,
+  value: ArrayBuffer | Uint8Array,
+): Promise<CachedList | undefined> {
   const bytes = value instanceof Uint8Array ? value : new Uint8Array(value);
   if (bytes.byteLength < HEADER_BYTES + TAG_BYTES + 9 || bytes[0] !== VALUE_FORMAT) return undefined;
   let plain: Uint8Array;

@@ -1,7 +1,13 @@
 import type { RequestState } from "../deps.ts";
 import { errorFields } from "../log/logger.ts";
 import type { OperationSpec } from "../stripe/operations.ts";
-import { INITIAL_GENERATION, MARKER_RETRY_DELAYS_MS, MARKER_TTL_SECONDS, MARKER_WRITE_INTERVAL_MS, MEMORY_STALENESS_MS } from "./constants.ts";
+import {
+  INITIAL_GENERATION,
+  MARKER_RETRY_DELAYS_MS,
+  MARKER_TTL_SECONDS,
+  MARKER_WRITE_INTERVAL_MS,
+  MEMORY_STALENESS_MS,
+} from "./constants.ts";
 import { isGeneration, laterGeneration, nextGeneration } from "./generation.ts";
 import { isolateCache, type MarkerWriter } from "./isolate-state.ts";
 import { generationKvKey } from "./list-key.ts";
@@ -28,7 +34,12 @@ export async function currentGeneration(tenant: string, kv: KVNamespace, state: 
   let fromKv = INITIAL_GENERATION;
   if (stored !== null) {
     if (isGeneration(stored)) fromKv = stored;
-    else state.log.warn("cache_marker_unreadable", { request_id: state.requestId, tenant, detail: "gen marker is not a generation; ignored" });
+    else
+      state.log.warn("cache_marker_unreadable", {
+        request_id: state.requestId,
+        tenant,
+        detail: "gen marker is not a generation; ignored",
+      });
   }
   // Re-read what this isolate knows now: a bump may have happened while KV answered.
   const latest = laterGeneration(isolateCache.generations.get(tenant)?.generation ?? INITIAL_GENERATION, fromKv);
@@ -90,7 +101,12 @@ async function writeMarker(tenant: string, kv: KVNamespace, writer: MarkerWriter
           });
           return;
         }
-        state.log.warn("kv_put_failed", { request_id: state.requestId, tenant, detail: "gen marker; will retry", ...errorFields(err) });
+        state.log.warn("kv_put_failed", {
+          request_id: state.requestId,
+          tenant,
+          detail: "gen marker; will retry",
+          ...errorFields(err),
+        });
         await sleep(delay);
         continue;
       }

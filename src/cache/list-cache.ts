@@ -3,7 +3,14 @@ import type { RequestState } from "../deps.ts";
 import { errorFields } from "../log/logger.ts";
 import type { Params } from "../stripe/form-codec.ts";
 import type { UpstreamCall } from "../stripe/upstream.ts";
-import { type CachedList, deriveTenantKey, importMasterKey, masterKeyId, openCachedList, sealCachedList } from "./cache-crypto.ts";
+import {
+  type CachedList,
+  deriveTenantKey,
+  importMasterKey,
+  masterKeyId,
+  openCachedList,
+  sealCachedList,
+} from "./cache-crypto.ts";
 import { KV_MIN_TTL_SECONDS, MAX_CACHED_BODY_BYTES, STALE_WHILE_REVALIDATE_SECONDS } from "./constants.ts";
 import { currentGeneration } from "./invalidation.ts";
 import { type FetchedList, isolateCache } from "./isolate-state.ts";
@@ -37,7 +44,11 @@ export interface ListCacheInput {
  * stores the fresh answer). KV errors never fail the request: they are logged and the list comes from
  * upstream. Every response carries `X-Cache` and `Age`, and the result goes to the access log.
  */
-export async function listThroughCache(input: ListCacheInput, state: RequestState, fetchList: () => Promise<Response>): Promise<Response> {
+export async function listThroughCache(
+  input: ListCacheInput,
+  state: RequestState,
+  fetchList: () => Promise<Response>,
+): Promise<Response> {
   const plan = await planLookup(input, state);
   if (plan.kind === "bypass") {
     const fetched = await fetchShared(undefined, fetchList, state);
@@ -87,12 +98,22 @@ async function planLookup(input: ListCacheInput, state: RequestState): Promise<P
   if (directives.noStore) return { kind: "bypass" };
   const kv = state.env.LIST_CACHE;
   if (!kv) {
-    state.log.warn("list_cache_disabled", { request_id: state.requestId, tenant: input.tenant, binding: "LIST_CACHE", detail: "binding missing" });
+    state.log.warn("list_cache_disabled", {
+      request_id: state.requestId,
+      tenant: input.tenant,
+      binding: "LIST_CACHE",
+      detail: "binding missing",
+    });
     return { kind: "bypass" };
   }
   const master = await masterKeyFor(state.env.CACHE_ENCRYPTION_KEY);
   if (!master.ok) {
-    state.log.warn("list_cache_disabled", { request_id: state.requestId, tenant: input.tenant, binding: "CACHE_ENCRYPTION_KEY", detail: master.reason });
+    state.log.warn("list_cache_disabled", {
+      request_id: state.requestId,
+      tenant: input.tenant,
+      binding: "CACHE_ENCRYPTION_KEY",
+      detail: master.reason,
+    });
     return { kind: "bypass" };
   }
   const generation = await currentGeneration(input.tenant, kv, state);
@@ -140,12 +161,22 @@ async function readKv(plan: CachePlan, state: RequestState): Promise<CachedList 
   try {
     value = await plan.kv.get(kvKey, "arrayBuffer");
   } catch (err) {
-    state.log.warn("kv_get_failed", { request_id: state.requestId, tenant: plan.tenant, detail: "list entry", ...errorFields(err) });
+    state.log.warn("kv_get_failed", {
+      request_id: state.requestId,
+      tenant: plan.tenant,
+      detail: "list entry",
+      ...errorFields(err),
+    });
     return undefined;
   }
   if (value === null) return undefined;
   const opened = await openCachedList(plan.key, kvKey, value);
-  if (!opened) state.log.warn("cache_value_unreadable", { request_id: state.requestId, tenant: plan.tenant, detail: "list entry did not decrypt; refetching" });
+  if (!opened)
+    state.log.warn("cache_value_unreadable", {
+      request_id: state.requestId,
+      tenant: plan.tenant,
+      detail: "list entry did not decrypt; refetching",
+    });
   return opened;
 }
 
@@ -155,7 +186,11 @@ type Shared = FetchedList & { shared: boolean };
  * Runs `fetchList` once per key material in this isolate: a request that misses while another one
  * is already fetching the same key waits for that answer instead of calling Stripe again.
  */
-async function fetchShared(material: string | undefined, fetchList: () => Promise<Response>, state: RequestState): Promise<Shared> {
+async function fetchShared(
+  material: string | undefined,
+  fetchList: () => Promise<Response>,
+  state: RequestState,
+): Promise<Shared> {
   const pending = material === undefined ? undefined : isolateCache.inflight.get(material);
   if (pending) {
     const fetched = await pending;
@@ -200,7 +235,12 @@ async function writeKv(plan: CachePlan, list: CachedList, state: RequestState): 
     const sealed = await sealCachedList(plan.key, kvKey, list);
     await plan.kv.put(kvKey, sealed, { expirationTtl: plan.ttlMs / 1000 + STALE_WHILE_REVALIDATE_SECONDS });
   } catch (err) {
-    state.log.warn("kv_put_failed", { request_id: state.requestId, tenant: plan.tenant, detail: "list entry", ...errorFields(err) });
+    state.log.warn("kv_put_failed", {
+      request_id: state.requestId,
+      tenant: plan.tenant,
+      detail: "list entry",
+      ...errorFields(err),
+    });
   }
 }
 
@@ -219,17 +259,24 @@ async function refreshInBackground(plan: CachePlan, fetchList: () => Promise<Res
   }
 }
 
-/** The caller's response. Cached answers replay the body and Stripe-Version; the router adds the proxy's Request-Id. */
+/**
+ * The caller's response. Cached answers replay the body and Stripe-Version, with the proxy's own
+ * Request-Id (no Stripe request served them), set here so the router need not re-wrap the response.
+ */
 function respond(list: CachedList | FetchedList, result: CacheResult, state: RequestState): Response {
   state.access.cache = result;
   const headers = new Headers("headers" in list ? list.headers : undefined);
   if (!("headers" in list)) {
     headers.set("Content-Type", "application/json");
     headers.set("Cache-Control", "no-store");
+    headers.set("Request-Id", state.requestId);
     if (list.stripeVersion) headers.set("Stripe-Version", list.stripeVersion);
   }
   headers.set("X-Cache", result);
-  headers.set("Age", String(result === "HIT" || result === "STALE" ? Math.max(0, Math.floor((state.deps.now() - list.storedAt) / 1000)) : 0));
+  headers.set(
+    "Age",
+    String(result === "HIT" || result === "STALE" ? Math.max(0, Math.floor((state.deps.now() - list.storedAt) / 1000)) : 0),
+  );
   const status = "status" in list ? list.status : 200;
   return new Response(list.body, { status, headers });
 }
@@ -243,7 +290,9 @@ const MEMO_MAX = 1_000;
 
 function masterKeyFor(source: unknown): Promise<MasterKey> {
   if (masterMemo !== undefined && masterMemo.source === source) return masterMemo.result;
-  const result = importMasterKey(source).then(async (r): Promise<MasterKey> => (r.ok ? { ok: true, key: r.key, id: await masterKeyId(r.key) } : r));
+  const result = importMasterKey(source).then(
+    async (r): Promise<MasterKey> => (r.ok ? { ok: true, key: r.key, id: await masterKeyId(r.key) } : r),
+  );
   masterMemo = { source, result };
   tenantKeys.clear();
   return result;

@@ -75,7 +75,7 @@ export function listKeyMaterial(p: ListKeyParts): string {
 }
 
 /**
- * The KV key for a list: `list:{tenant}:{sha256 hex of the material}`. Bounded length (≤ 134 bytes,
+ * The KV key for a list: `list:{tenant}:{sha256 hex of the material}`. Bounded length (≤ 133 bytes,
  * KV allows 512), the query is not readable in KV, and the tenant prefix lets an operator list or
  * delete one tenant's entries.
  */

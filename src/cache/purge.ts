@@ -19,7 +19,10 @@ export async function handleCachePurge(request: Request, state: RequestState): P
   state.access.role = caller.role;
   const allowed: readonly string[] = caller.operations ?? DEFAULT_OPERATIONS[caller.role];
   if (!allowed.includes("list")) {
-    throw new ProxyError("operation_not_allowed", `This ${caller.role} key may not purge the list cache for this tenant (it may not list).`);
+    throw new ProxyError(
+      "operation_not_allowed",
+      `This ${caller.role} key may not purge the list cache for this tenant (it may not list).`,
+    );
   }
   invalidateTenantLists(caller.tenant.id, state);
   return Response.json({ object: "cache_purge", purged: true }, { headers: { "Cache-Control": "no-store" } });

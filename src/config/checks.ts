@@ -18,12 +18,18 @@ export function checkTenants(raw: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const [id, config] of Object.entries(read.value)) {
     if (!v.is(TenantIdSchema, id)) {
-      issues.push({ path: formatPath([id]), message: "tenant ids are lowercase letters, digits, - and _ (at most 63, starting with a letter or digit)" });
+      issues.push({
+        path: formatPath([id]),
+        message: "tenant ids are lowercase letters, digits, - and _ (at most 63, starting with a letter or digit)",
+      });
     }
     const result = v.safeParse(TenantConfigSchema, config, PARSE_CONFIG);
     if (!result.success) {
       for (const issue of result.issues) {
-        issues.push({ path: formatPath([id, ...(issue.path ?? []).map((p) => p.key as string | number)]), message: configIssueMessage(issue) });
+        issues.push({
+          path: formatPath([id, ...(issue.path ?? []).map((p) => p.key as string | number)]),
+          message: configIssueMessage(issue),
+        });
       }
     }
     const defaultPath = formatPath([id, "verification", "default_return_url"]);
@@ -39,12 +45,18 @@ export function checkTenants(raw: unknown): ConfigIssue[] {
  * reports it in the same run, against the entries that are valid.
  */
 function defaultReturnUrlIssue(config: unknown): string | undefined {
-  const verification = typeof config === "object" && config !== null ? (config as { verification?: unknown }).verification : undefined;
+  const verification =
+    typeof config === "object" && config !== null ? (config as { verification?: unknown }).verification : undefined;
   if (typeof verification !== "object" || verification === null) return undefined;
-  const { default_return_url: fallback, return_urls: list } = verification as { default_return_url?: unknown; return_urls?: unknown };
+  const { default_return_url: fallback, return_urls: list } = verification as {
+    default_return_url?: unknown;
+    return_urls?: unknown;
+  };
   if (typeof fallback !== "string") return undefined;
   const entries = Array.isArray(list) ? list.filter((e): e is string => typeof e === "string" && parseAllowListEntry(e).ok) : [];
-  return checkReturnUrl(fallback, entries).ok ? undefined : "must match an entry of return_urls (it is checked like a caller's return_url)";
+  return checkReturnUrl(fallback, entries).ok
+    ? undefined
+    : "must match an entry of return_urls (it is checked like a caller's return_url)";
 }
 
 /** `["acme","verification","return_urls",0]` → `acme.verification.return_urls[0]`; odd keys are quoted. */
@@ -61,6 +73,7 @@ export function formatPath(path: readonly unknown[]): string {
 /** Shapes of credentials that must never be in the config (only the name of the binding that holds one). */
 const SECRET_SHAPES: readonly { pattern: RegExp; label: string }[] = [
   { pattern: /(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}/, label: "a Stripe secret or restricted key (sk_/rk_)" },
+  { pattern: /(?<![A-Za-z0-9])(?:sk|rk)_[A-Za-z0-9_]{16,}/, label: "a Stripe secret or restricted key (sk_/rk_)" },
   { pattern: /(?<![A-Za-z0-9])whsec_[A-Za-z0-9+/=]{8,}/, label: "a Stripe webhook secret (whsec_)" },
   { pattern: /(?<![A-Za-z0-9])iek_[A-Za-z0-9_-]{16,}/, label: "a proxy key (iek_); the config holds only its sha256" },
   { pattern: /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/, label: "a JWT" },
@@ -73,14 +86,23 @@ function findPastedSecrets(value: unknown): ConfigIssue[] {
     if (typeof node === "string") {
       const shape = SECRET_SHAPES.find((s) => s.pattern.test(node));
       // Never echo the value: the report itself could end up in a CI log.
-      if (shape) issues.push({ path: formatPath(path), message: `looks like ${shape.label}: store it as a Worker secret and put the secret's name here` });
+      if (shape)
+        issues.push({
+          path: formatPath(path),
+          message: `looks like ${shape.label}: store it as a Worker secret and put the secret's name here`,
+        });
       return;
     }
-    if (Array.isArray(node)) node.forEach((item, i) => visit(item, [...path, i]));
-    else if (typeof node === "object" && node !== null) {
+    if (Array.isArray(node)) {
+      for (const [i, item] of node.entries()) visit(item, [...path, i]);
+    } else if (typeof node === "object" && node !== null) {
       for (const [key, item] of Object.entries(node)) {
         const shape = SECRET_SHAPES.find((s) => s.pattern.test(key));
-        if (shape) issues.push({ path: path.length === 0 ? "TENANTS" : formatPath(path), message: `has a key that looks like ${shape.label}` });
+        if (shape)
+          issues.push({
+            path: path.length === 0 ? "TENANTS" : formatPath(path),
+            message: `has a key that looks like ${shape.label}`,
+          });
         visit(item, [...path, key]);
       }
     }

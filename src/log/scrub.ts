@@ -31,6 +31,8 @@ export const MAX_LOGGED_STRING = 2048;
 /** Only this much of a string is scanned: enough to fill a logged string even after heavy masking. */
 export const MAX_SCANNED_STRING = 4 * MAX_LOGGED_STRING;
 export const TRUNCATION_MARK = "…[truncated]";
+/** The smallest cap: room for a few characters and the mark. */
+const MIN_CAP = TRUNCATION_MARK.length + 4;
 
 /** Nested encodings decoded with a map back to the original (`%255F` needs two). */
 const MAPPED_DECODE_LEVELS = 3;
@@ -51,12 +53,12 @@ interface Span {
 }
 
 /**
- * Masks secrets and personal data in `value` and caps its length at `maxLength` (at least 32).
+ * Masks secrets and personal data in `value` and caps its length at `maxLength` (at least 16).
  * Guarantees: no match of a pattern in secret-patterns.ts, raw or encoded as above, survives; the
  * result is at most `maxLength` characters; scrubbing a scrubbed string changes nothing.
  */
 export function scrubString(value: string, maxLength: number = MAX_LOGGED_STRING): string {
-  const cap = Math.max(32, Math.floor(maxLength));
+  const cap = Math.max(MIN_CAP, Math.floor(maxLength));
   let input = String(value);
   let truncated = false;
   if (input.length > MAX_SCANNED_STRING) {

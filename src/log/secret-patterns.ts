@@ -139,7 +139,17 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
       `(?<![A-Za-z])(?:dob|id_number|verified_outputs|provided_details|metadata|first_name|last_name|phone|email)(?:\\[[^\\]\\r\\n]{0,64}\\]){0,8}${ASSIGN}(?<v>[^\\r\\n]+)`,
       "dgi",
     ),
-    markers: ["dob", "id_number", "verified_outputs", "provided_details", "metadata", "first_name", "last_name", "phone", "email"],
+    markers: [
+      "dob",
+      "id_number",
+      "verified_outputs",
+      "provided_details",
+      "metadata",
+      "first_name",
+      "last_name",
+      "phone",
+      "email",
+    ],
   },
 ];
 

@@ -229,6 +229,22 @@ export function parseAllowListEntry(entry: string): { ok: true; entry: AllowList
   };
 }
 
+// A tenant's allow-list is one array for the life of its registry entry: parse its entries once. The
+// memo keeps a copy of the strings it read, so a list changed in place is read again.
+const readLists = new WeakMap<readonly string[], { source: readonly string[]; entries: readonly AllowListEntry[] }>();
+
+/** The valid entries of an allow-list; invalid ones (the config check reports them) never match. */
+function readAllowList(allowList: readonly string[]): readonly AllowListEntry[] {
+  const memo = readLists.get(allowList);
+  if (memo && memo.source.length === allowList.length && memo.source.every((s, i) => s === allowList[i])) return memo.entries;
+  const entries = allowList.flatMap((raw) => {
+    const read = parseAllowListEntry(raw);
+    return read.ok ? [read.entry] : [];
+  });
+  readLists.set(allowList, { source: [...allowList], entries });
+  return entries;
+}
+
 /** `path` equals `prefix` or continues it after a `/`: `/done` is under `/done`, `/done-evil` is not. */
 function isUnderPrefix(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
@@ -250,10 +266,7 @@ export function checkReturnUrl(candidate: string, allowList: readonly string[]):
   if (!parsed.ok) return parsed;
   const { url } = parsed.value;
   let furthest = 0;
-  for (const raw of allowList) {
-    const read = parseAllowListEntry(raw);
-    if (!read.ok) continue;
-    const entry = read.entry;
+  for (const entry of readAllowList(allowList)) {
     let stage: number;
     if (url.hostname !== entry.hostname) stage = 0;
     else if (url.protocol !== entry.protocol) stage = 1;

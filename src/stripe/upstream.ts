@@ -33,29 +33,114 @@ export interface UpstreamOptions {
   base: string;
   now: () => number;
   timings?: Partial<UpstreamTimings>;
+  /** Jitter source in [0, 1); default Math.random. */
   random?: () => number;
+  /** Waits between attempts; default a timer. Tests substitute it to observe the backoff. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Response headers that come back to the caller; everything else Stripe sends stays at the edge. */
 export const RESPONSE_HEADER_ALLOWLIST = ["request-id", "idempotency-key", "original-request", "stripe-should-retry", "stripe-version"] as const;
 
+/** A retry needs at least this much of the deadline left after its backoff to be worth starting. */
+export const MIN_ATTEMPT_MS = 50;
+
 const USER_AGENT = "identity-edge/0.1";
 
-type Attempt =
+/** What one attempt came to. */
+export type Attempt =
+  /** Stripe answered with a complete JSON object (any status). */
   | { kind: "response"; status: number; headers: Headers; text: string; shouldRetry: boolean | undefined }
+  /** The connection failed or dropped (before or during the body). */
   | { kind: "network" }
+  /** An answer that is not a complete JSON object: truncated, HTML from a load balancer, oversized. */
+  | { kind: "malformed" }
+  /** No complete answer within the attempt's timeout (headers or body). */
   | { kind: "timeout" };
 
 /**
- * Whether an attempt may be retried: network errors, timeouts, 409 (an idempotent request still in
- * flight), 5xx and an explicit `Stripe-Should-Retry: true`; never 429 or `Stripe-Should-Retry: false`.
- * Safe for POSTs because every POST carries an Idempotency-Key.
+ * Whether an attempt may be retried: network errors, malformed answers, timeouts, 409 (an idempotent
+ * request still in flight), 5xx and an explicit `Stripe-Should-Retry: true`; never 429 or
+ * `Stripe-Should-Retry: false`. Safe for POSTs because every POST carries an Idempotency-Key.
  */
 export function isRetryable(attempt: Attempt): boolean {
   if (attempt.kind !== "response") return true;
   if (attempt.shouldRetry === false || attempt.status === 429) return false;
   if (attempt.shouldRetry === true) return true;
   return attempt.status === 409 || attempt.status >= 500;
+}
+
+/**
+ * The wait before retry number `retry` (1 for the first retry): "full jitter", uniform in
+ * [0, min(cap, base·2^(retry−1))). Never negative, never above the cap, whatever `random` returns.
+ */
+export function backoffDelay(retry: number, timings: Pick<UpstreamTimings, "backoffBaseMs" | "backoffCapMs">, random: () => number): number {
+  // The exponent stops at 30: any sane cap is reached long before, and 0·2^1024 would be NaN.
+  const growth = 2 ** Math.min(30, Math.max(0, retry - 1));
+  const ceiling = Math.max(0, Math.min(timings.backoffCapMs, timings.backoffBaseMs * growth));
+  const r = random();
+  const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0;
+  return unit * ceiling;
+}
+
+export type RetryStep =
+  | { retry: true; delayMs: number }
+  | { retry: false; reason: "final" | "not_repeatable" | "retries_exhausted" | "deadline" };
+
+/**
+ * Whether to try again after `attempts` attempts, the last of which came to `last`, with `remainingMs`
+ * of the total deadline left (pure). A POST without an Idempotency-Key is never repeated: the key is
+ * what makes a repeat safe.
+ */
+export function nextStep(
+  last: Attempt,
+  attempts: number,
+  remainingMs: number,
+  repeatable: boolean,
+  timings: UpstreamTimings,
+  random: () => number,
+): RetryStep {
+  if (!isRetryable(last)) return { retry: false, reason: "final" };
+  if (!repeatable) return { retry: false, reason: "not_repeatable" };
+  if (attempts > timings.maxRetries) return { retry: false, reason: "retries_exhausted" };
+  const delayMs = backoffDelay(attempts, timings, random);
+  if (delayMs + MIN_ATTEMPT_MS >= remainingMs) return { retry: false, reason: "deadline" };
+  return { retry: true, delayMs };
+}
+
+/** Whether the caller may repeat the request itself: a GET, or a POST under the caller's own Idempotency-Key. */
+export function callerMayRetry(call: Pick<UpstreamCall, "method" | "callerIdempotencyKey">): boolean {
+  return call.method === "GET" || call.callerIdempotencyKey;
+}
+
+export type Settlement =
+  | { kind: "response"; status: number; headers: Headers; text: string }
+  | { kind: "error"; error: ProxyError };
+
+/**
+ * What the caller gets once the proxy stops trying (pure). A final answer from Stripe passes through
+ * unchanged. When the proxy gave up on a retryable one, `Stripe-Should-Retry` tells the caller whether
+ * its own retry is safe: a 4xx (409: the first request is still running) passes through with that
+ * header; a 5xx, a dropped connection or a malformed answer becomes 502 `upstream_unavailable`, a
+ * timeout 504 `upstream_timeout` — never a broken 200 and never a 500 the caller cannot tell from a bug.
+ */
+export function settle(last: Attempt, call: Pick<UpstreamCall, "method" | "callerIdempotencyKey">): Settlement {
+  const retry = callerMayRetry(call) ? "true" : "false";
+  if (last.kind === "response") {
+    const { status, headers, text } = last;
+    if (!isRetryable(last)) return { kind: "response", status, headers, text };
+    if (status < 500) {
+      const out = new Headers(headers);
+      if (retry === "false") out.set("stripe-should-retry", "false");
+      return { kind: "response", status, headers: out, text };
+    }
+  }
+  const headers = { "Stripe-Should-Retry": retry };
+  const error =
+    last.kind === "timeout"
+      ? new ProxyError("upstream_timeout", "Stripe did not answer in time. The request may or may not have been applied.", { headers })
+      : new ProxyError("upstream_unavailable", "Stripe could not be reached or answered with an error or a malformed response.", { headers });
+  return { kind: "error", error };
 }
 
 function buildRequest(call: UpstreamCall, base: string, signal: AbortSignal): Request {
@@ -75,75 +160,119 @@ function buildRequest(call: UpstreamCall, base: string, signal: AbortSignal): Re
   return new Request(url, { method: "GET", headers, signal });
 }
 
-async function readCapped(response: Response): Promise<string> {
-  const text = await response.text();
-  if (text.length > MAX_UPSTREAM_BODY_BYTES) throw new Error("upstream body too large");
-  return text;
-}
-
-/** A complete JSON object, cheaply: a truncated or HTML body fails this without a full parse. */
-function looksLikeJsonObject(text: string): boolean {
-  const t = text.trim();
-  return t.startsWith("{") && t.endsWith("}");
-}
-
-async function attemptOnce(call: UpstreamCall, opts: UpstreamOptions, timeoutMs: number): Promise<Attempt> {
-  const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
-  try {
-    const response = await opts.fetch(buildRequest(call, opts.base, signal));
-    const text = await readCapped(response);
-    if (!looksLikeJsonObject(text)) return { kind: "network" };
-    const headers = new Headers();
-    for (const name of RESPONSE_HEADER_ALLOWLIST) {
-      const value = response.headers.get(name);
-      if (value !== null) headers.set(name, value);
+/** The body as text, or undefined when it is larger than the cap (counted as it streams in). */
+async function readCappedText(response: Response, signal: AbortSignal): Promise<string | undefined> {
+  const declared = response.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_UPSTREAM_BODY_BYTES) {
+    await response.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let total = 0;
+  for (;;) {
+    // An upstream that ignores the abort (the in-process stub) must not keep the attempt alive.
+    if (signal.aborted) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error("attempt aborted");
     }
-    const retryHeader = response.headers.get("stripe-should-retry");
-    const shouldRetry = retryHeader === "true" ? true : retryHeader === "false" ? false : undefined;
-    return { kind: "response", status: response.status, headers, text, shouldRetry };
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_UPSTREAM_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+/** A complete JSON object: a truncated body, an HTML error page or a bare value is not one. */
+function isJsonObject(text: string): boolean {
+  if (!text.trimStart().startsWith("{")) return false;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value);
   } catch {
-    return signal.aborted ? { kind: "timeout" } : { kind: "network" };
+    return false;
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** One request and its whole body; throws when the connection fails or the attempt is aborted. */
+async function exchange(call: UpstreamCall, opts: UpstreamOptions, signal: AbortSignal): Promise<Attempt> {
+  const response = await opts.fetch(buildRequest(call, opts.base, signal));
+  const text = await readCappedText(response, signal);
+  if (text === undefined || !isJsonObject(text)) return { kind: "malformed" };
+  const headers = new Headers();
+  for (const name of RESPONSE_HEADER_ALLOWLIST) {
+    const value = response.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  const retryHeader = response.headers.get("stripe-should-retry");
+  const shouldRetry = retryHeader === "true" ? true : retryHeader === "false" ? false : undefined;
+  return { kind: "response", status: response.status, headers, text, shouldRetry };
+}
 
 /**
- * Calls Stripe with the tenant's credentials, retrying what is safe to retry with full-jitter
- * exponential backoff inside a total deadline. Upstream answers (including Stripe errors) come back
- * as they are; only a Stripe that never answered becomes a proxy error: 504 `upstream_timeout` or
- * 502 `upstream_unavailable`, with `Stripe-Should-Retry` telling the caller whether its own retry is
- * safe (GETs, or POSTs whose Idempotency-Key the caller chose).
+ * One attempt, headers and body, within `timeoutMs`. The timer both aborts the fetch and settles the
+ * attempt, so an upstream that ignores the abort signal still cannot hold it past its timeout.
+ */
+async function attemptOnce(call: UpstreamCall, opts: UpstreamOptions, timeoutMs: number): Promise<Attempt> {
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+      reject(new Error("attempt timed out"));
+    }, Math.max(1, timeoutMs));
+  });
+  try {
+    return await Promise.race([exchange(call, opts, controller.signal), expiry]);
+  } catch {
+    return timedOut ? { kind: "timeout" } : { kind: "network" };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const timerSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls Stripe with the tenant's credentials, retrying what is safe to retry (see `isRetryable`) with
+ * full-jitter exponential backoff inside a total deadline; every attempt of a POST carries the same
+ * Idempotency-Key. Final upstream answers (including Stripe errors) come back as they are; what the
+ * caller gets when the proxy gives up is decided by `settle`: a Stripe 4xx, or an `UpstreamFailure`
+ * (502 `upstream_unavailable` / 504 `upstream_timeout`) with `Stripe-Should-Retry` telling the caller
+ * whether its own retry is safe (GETs, or POSTs whose Idempotency-Key the caller chose).
  */
 export async function callStripe(call: UpstreamCall, opts: UpstreamOptions): Promise<UpstreamResponse> {
   const timings = { ...DEFAULT_UPSTREAM_TIMINGS, ...opts.timings };
   const random = opts.random ?? Math.random;
+  const sleep = opts.sleep ?? timerSleep;
+  const repeatable = call.method === "GET" || call.idempotencyKey !== undefined;
   const start = opts.now();
   const deadline = start + timings.deadlineMs;
   let attempts = 0;
-  let last: Attempt = { kind: "network" };
+  let last: Attempt;
   for (;;) {
     attempts++;
-    const remaining = deadline - opts.now();
-    last = await attemptOnce(call, opts, Math.min(timings.attemptTimeoutMs, remaining));
-    if (!isRetryable(last) || attempts > timings.maxRetries) break;
-    const backoff = random() * Math.min(timings.backoffCapMs, timings.backoffBaseMs * 2 ** (attempts - 1));
-    // A retry that could not get a fair attempt in before the deadline is not worth starting.
-    if (opts.now() + backoff + 50 >= deadline) break;
-    await sleep(backoff);
+    last = await attemptOnce(call, opts, Math.min(timings.attemptTimeoutMs, deadline - opts.now()));
+    const step = nextStep(last, attempts, deadline - opts.now(), repeatable, timings, random);
+    if (!step.retry) break;
+    await sleep(step.delayMs);
   }
   const upstreamMs = opts.now() - start;
-  if (last.kind === "response") return { status: last.status, headers: last.headers, text: last.text, attempts, upstreamMs };
-  const safeToRetry = call.method === "GET" || call.callerIdempotencyKey;
-  const headers = { "Stripe-Should-Retry": safeToRetry ? "true" : "false" };
-  const error: ProxyError =
-    last.kind === "timeout"
-      ? new ProxyError("upstream_timeout", "Stripe did not answer in time. The request may or may not have been applied.", { headers })
-      : new ProxyError("upstream_unavailable", "Stripe could not be reached or answered with a malformed response.", { headers });
-  throw new UpstreamFailure(error, attempts, upstreamMs);
+  const outcome = settle(last, call);
+  if (outcome.kind === "error") throw new UpstreamFailure(outcome.error, attempts, upstreamMs);
+  return { status: outcome.status, headers: outcome.headers, text: outcome.text, attempts, upstreamMs };
 }
 
-/** A proxy error for a Stripe that never answered, with what the access log needs to know. */
+/** A proxy error for a Stripe that never answered usably, with what the access log needs to know. */
 export class UpstreamFailure extends ProxyError {
   readonly attempts: number;
   readonly upstreamMs: number;

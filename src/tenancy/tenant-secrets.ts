@@ -4,7 +4,8 @@ import { INTERNAL_ERROR_MESSAGE, ProxyError } from "../errors.ts";
 import { errorFields, type Logger } from "../log/logger.ts";
 import { STORED_KEY_FAILURE_DETAIL, storedStripeKey } from "./registry-secrets.ts";
 
-const STRIPE_SECRET = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
+/** The shape of a Stripe secret or restricted key (the CLI checks keys it seals with it too). */
+export const STRIPE_SECRET = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
 
 /**
  * The tenant's Stripe secret key: read from the binding its config names (`stripe.secret_key`), or,

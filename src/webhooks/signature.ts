@@ -12,7 +12,12 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
 /** More `v1` values than any real header carries; bounds the work a hostile header can cause. */
 const MAX_SIGNATURES = 8;
 
-export type SignatureFailure = "missing_header" | "malformed_header" | "no_v1_signature" | "signature_mismatch" | "timestamp_out_of_tolerance";
+export type SignatureFailure =
+  | "missing_header"
+  | "malformed_header"
+  | "no_v1_signature"
+  | "signature_mismatch"
+  | "timestamp_out_of_tolerance";
 
 export type SignatureVerdict = { ok: true; timestamp: number } | { ok: false; reason: SignatureFailure };
 

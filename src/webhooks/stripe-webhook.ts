@@ -52,7 +52,11 @@ export async function handleStripeWebhook(tenantParam: string, request: Request,
     throw signatureInvalid();
   }
   if (!verdict.ok) {
-    state.log.warn("webhook_refused", { request_id: state.requestId, tenant: tenantParam, detail: describeFailure(verdict.reason) });
+    state.log.warn("webhook_refused", {
+      request_id: state.requestId,
+      tenant: tenantParam,
+      detail: describeFailure(verdict.reason),
+    });
     throw signatureInvalid();
   }
 
@@ -65,7 +69,7 @@ export async function handleStripeWebhook(tenantParam: string, request: Request,
 
 async function webhookSecretFor(tenantParam: string, state: RequestState): Promise<SecretLookup> {
   if (!v.is(TenantIdSchema, tenantParam)) return { ok: false, known: false, detail: "tenant id in the URL is malformed" };
-  const tenant = await tenantDirectory(state.env, state.log, state.requestId).get(tenantParam);
+  const tenant = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).get(tenantParam);
   if (!tenant) return { ok: false, known: false, detail: "no such tenant" };
   if (!tenant.ok) return { ok: false, known: true, detail: "tenant config is invalid" };
   const binding = tenant.config.stripe.webhook_secret;

@@ -118,7 +118,10 @@ export interface CallInit extends RequestInit {
 export async function createHarness(options: HarnessOptions = {}) {
   const stub = createStripeStub({
     publicBaseUrl: STUB_BASE,
-    webhooks: (options.webhooks ?? []).map((tenant) => ({ url: `https://proxy.example.test/webhooks/stripe/${tenant}`, secret: WEBHOOK_SECRETS[tenant] })),
+    webhooks: (options.webhooks ?? []).map((t) => ({
+      url: `https://proxy.example.test/webhooks/stripe/${t}`,
+      secret: WEBHOOK_SECRETS[t],
+    })),
     webhookFetch: (request) => send(request),
   });
   const stubFetch = (r: Request) => stub.fetch(r);

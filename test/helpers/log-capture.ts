@@ -158,12 +158,13 @@ export function findSecretLeaks(text: string | readonly string[], secrets: reado
   const probes = secrets.map((s, i) => probesFor(checkedSecret(s, i)));
   const leaks: SecretLeak[] = [];
   lines.forEach((line, lineIndex) => {
-    for (const layer of decodedLayers(line)) {
-      probes.forEach((forms, secretIndex) => {
-        for (const { needle, form } of forms) {
+    const layers = decodedLayers(line);
+    probes.forEach((forms, secretIndex) => {
+      // The strongest finding per secret and line: the full secret before an encoding before a tail.
+      for (const { needle, form } of forms) {
+        for (const layer of layers) {
           const at = layer.text.indexOf(needle);
           if (at < 0) continue;
-          if (leaks.some((l) => l.secretIndex === secretIndex && l.line === lineIndex + 1)) return;
           leaks.push({
             secretIndex,
             form: layer.how === "" ? form : `${form} after ${layer.how}`,
@@ -172,8 +173,8 @@ export function findSecretLeaks(text: string | readonly string[], secrets: reado
           });
           return;
         }
-      });
-    }
+      }
+    });
   });
   return leaks;
 }
@@ -201,9 +202,8 @@ interface Probe {
 }
 
 function probesFor(secret: string): Probe[] {
-  const probes: Probe[] = [{ needle: secret, form: "in full" }];
+  const probes: Probe[] = [{ needle: secret, form: "in full" }, ...base64Cores(secret)];
   if (secret.length >= 24) probes.push({ needle: secret.slice(-TAIL), form: `its last ${TAIL} characters` });
-  for (const core of base64Cores(secret)) probes.push(core);
   return probes;
 }
 
@@ -259,7 +259,17 @@ function decodedLayers(line: string): Layer[] {
   return layers;
 }
 
-const ESCAPES: Readonly<Record<string, string>> = { "\\": "\\", "/": "/", '"': '"', "'": "'", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+const ESCAPES: Readonly<Record<string, string>> = {
+  "\\": "\\",
+  "/": "/",
+  '"': '"',
+  "'": "'",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
 
 const DECODERS: readonly [string, (text: string) => string][] = [
   ["percent-decoding", (t) => t.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))],

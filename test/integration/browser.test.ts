@@ -42,7 +42,8 @@ async function tokenFor(subject: string, options: Parameters<typeof userToken>[1
 
 async function json(res: Response): Promise<Json> {
   const body = (await res.json()) as Json;
-  logs.secret(body.client_secret, body.url);
+  // A session's client_secret and url are secrets; a list's `url` is its path.
+  if (body.object === "identity.verification_session") logs.secret(body.client_secret, body.url);
   return body;
 }
 

@@ -36,8 +36,17 @@ interface Listed {
 }
 
 async function list(h: Harness, query = "", init: { key?: string; headers?: Record<string, string> } = {}): Promise<Listed> {
-  const res = await h.call(`${SESSIONS}${query ? `?${query}` : ""}`, { key: init.key ?? PROXY_KEYS.acme, headers: init.headers ?? {} });
-  return { status: res.status, xCache: res.headers.get("x-cache"), age: res.headers.get("age"), text: await res.text(), headers: res.headers };
+  const res = await h.call(`${SESSIONS}${query ? `?${query}` : ""}`, {
+    key: init.key ?? PROXY_KEYS.acme,
+    headers: init.headers ?? {},
+  });
+  return {
+    status: res.status,
+    xCache: res.headers.get("x-cache"),
+    age: res.headers.get("age"),
+    text: await res.text(),
+    headers: res.headers,
+  };
 }
 
 /** Upstream list calls the stub has seen. */
@@ -174,7 +183,12 @@ describe("tenant isolation", () => {
   it("two tenants with the same Stripe key and account still have separate entries", async () => {
     const tenants = await testTenants();
     const acme = tenants.acme as Record<string, unknown>;
-    tenants.twin = { ...acme, hosts: [], path_prefix: undefined, server_keys: [{ name: "backend", sha256: await sha256Hex(TWIN_KEY) }] };
+    tenants.twin = {
+      ...acme,
+      hosts: [],
+      path_prefix: undefined,
+      server_keys: [{ name: "backend", sha256: await sha256Hex(TWIN_KEY) }],
+    };
     delete (tenants.twin as Record<string, unknown>).path_prefix;
     const h = await harness({ tenants });
     await create(h);
@@ -271,7 +285,16 @@ describe("what KV holds", () => {
     for (const name of names.filter((n) => n.startsWith("list:"))) {
       const raw = new Uint8Array((await KV.get(name, "arrayBuffer")) as ArrayBuffer);
       const asText = new TextDecoder("latin1").decode(raw);
-      for (const needle of ["client_secret", "url", "vs_", "verification_session", "requires_input", "list", "2026-07-29", ...sessions.map((s) => s.id)]) {
+      for (const needle of [
+        "client_secret",
+        "url",
+        "vs_",
+        "verification_session",
+        "requires_input",
+        "list",
+        "2026-07-29",
+        ...sessions.map((s) => s.id),
+      ]) {
         expect(asText).not.toContain(needle);
       }
       for (const s of sessions) {
@@ -328,7 +351,12 @@ describe("bypass", () => {
     for (let i = 0; i < 2; i++) expect((await list(h, "expand[]=data.last_verification_report")).xCache).toBe("BYPASS");
     expect(listCalls(h)).toBe(2);
     expect((await KV.list({ prefix: "list:" })).keys).toHaveLength(0);
-    expect(logs.records().filter((r) => r.event === "request" && r.operation === "list").map((r) => r.cache)).toEqual(["BYPASS", "BYPASS"]);
+    expect(
+      logs
+        .records()
+        .filter((r) => r.event === "request" && r.operation === "list")
+        .map((r) => r.cache),
+    ).toEqual(["BYPASS", "BYPASS"]);
   });
 
   it("Cache-Control: no-cache bypasses and refreshes the entry; no-store bypasses and stores nothing", async () => {
@@ -382,7 +410,11 @@ describe("KV failures never fail a request", () => {
       expect(JSON.parse(res.text).object).toBe("list");
     }
     expect(listCalls(h)).toBe(2);
-    expect(warnings("kv_get_failed")[0]).toMatchObject({ tenant: "acme", detail: "generation marker", error_message: "KV GET failed: 503 Service Unavailable" });
+    expect(warnings("kv_get_failed")[0]).toMatchObject({
+      tenant: "acme",
+      detail: "generation marker",
+      error_message: "KV GET failed: 503 Service Unavailable",
+    });
     // Warm isolate (generation known from this isolate's own write): memory still serves.
     await create(h);
     expect((await list(h)).xCache).toBe("MISS");
@@ -464,7 +496,9 @@ describe("concurrency and KV write limits", () => {
           },
         }),
     });
-    await Promise.all(Array.from({ length: 6 }, () => h.post(SESSIONS, "type=document", { key: PROXY_KEYS.acme }).then((r) => r.json())));
+    await Promise.all(
+      Array.from({ length: 6 }, () => h.post(SESSIONS, "type=document", { key: PROXY_KEYS.acme }).then((r) => r.json())),
+    );
     expect(puts.length).toBeGreaterThanOrEqual(1);
     expect(puts.length).toBeLessThanOrEqual(2);
     for (let i = 1; i < puts.length; i++) expect((puts[i] ?? 0) - (puts[i - 1] ?? 0)).toBeGreaterThanOrEqual(990);

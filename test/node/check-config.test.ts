@@ -68,7 +68,7 @@ describe("check:config on JSON files", () => {
   });
 
   it("exits 2 on a file that is not JSON", () => {
-    const r = checkConfig(fixture("tenants.not-json.json"));
+    const r = checkConfig(fixture("tenants.not-json.txt"));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("not valid JSON");
   });

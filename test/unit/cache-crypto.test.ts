@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type CachedList, deriveTenantKey, importMasterKey, masterKeyId, openCachedList, sealCachedList } from "../../src/cache/cache-crypto.ts";
+import {
+  type CachedList,
+  deriveTenantKey,
+  importMasterKey,
+  masterKeyId,
+  openCachedList,
+  sealCachedList,
+} from "../../src/cache/cache-crypto.ts";
 
 const MASTER = btoa("0123456789abcdef0123456789abcdef");
 const OTHER_MASTER = btoa("fedcba9876543210fedcba9876543210");

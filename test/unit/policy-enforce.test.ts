@@ -30,7 +30,9 @@ const ID_ONLY = policy({ session_types: ["id_number"], require_id_number: true }
 const ACME_DOCUMENT = { allowed_types: ["passport", "id_card"], require_live_capture: "true", require_matching_selfie: "true" };
 const ACME_RETURN = "https://app.acme.test/identity/done";
 
-type Expect = { params: Params; decisions?: string[] } | { code: "policy_violation" | "parameter_invalid"; param: string; rule: string };
+type Expect =
+  | { params: Params; decisions?: string[] }
+  | { code: "policy_violation" | "parameter_invalid"; param: string; rule: string };
 
 type Case = [label: string, operation: "create" | "update", params: Params, policy: VerificationPolicy, expected: Expect];
 
@@ -43,13 +45,36 @@ const CASES: Case[] = [
     ACME,
     {
       params: { type: "document", options: { document: ACME_DOCUMENT }, return_url: ACME_RETURN },
-      decisions: ["injected:allowed_types", "injected:require_live_capture", "injected:require_matching_selfie", "default_return_url"],
+      decisions: [
+        "injected:allowed_types",
+        "injected:require_live_capture",
+        "injected:require_matching_selfie",
+        "default_return_url",
+      ],
     },
   ],
-  ["create id_number not allowed", "create", { type: "id_number" }, ACME, { code: "policy_violation", param: "type", rule: "session_types" }],
-  ["create unknown type", "create", { type: "selfie" }, OPEN, { code: "parameter_invalid", param: "type", rule: "session_type_unknown" }],
+  [
+    "create id_number not allowed",
+    "create",
+    { type: "id_number" },
+    ACME,
+    { code: "policy_violation", param: "type", rule: "session_types" },
+  ],
+  [
+    "create unknown type",
+    "create",
+    { type: "selfie" },
+    OPEN,
+    { code: "parameter_invalid", param: "type", rule: "session_type_unknown" },
+  ],
   ["create empty type", "create", { type: "" }, OPEN, { code: "parameter_invalid", param: "type", rule: "session_type_unknown" }],
-  ["create without type or flow", "create", { metadata: { a: "b" } }, ACME, { code: "policy_violation", param: "type", rule: "session_type_required" }],
+  [
+    "create without type or flow",
+    "create",
+    { metadata: { a: "b" } },
+    ACME,
+    { code: "policy_violation", param: "type", rule: "session_type_required" },
+  ],
   [
     "create id_number without options: nothing injected",
     "create",
@@ -78,9 +103,27 @@ const CASES: Case[] = [
     ACME,
     { params: { verification_flow: "vf_1AcmeFlow", return_url: ACME_RETURN }, decisions: ["default_return_url"] },
   ],
-  ["create with an unlisted flow", "create", { verification_flow: "vf_other" }, ACME, { code: "policy_violation", param: "verification_flow", rule: "verification_flows" }],
-  ["create with a flow when none is listed", "create", { verification_flow: "vf_1AcmeFlow" }, OPEN, { code: "policy_violation", param: "verification_flow", rule: "verification_flows" }],
-  ["create with an empty flow", "create", { verification_flow: "" }, ACME, { code: "policy_violation", param: "verification_flow", rule: "verification_flows" }],
+  [
+    "create with an unlisted flow",
+    "create",
+    { verification_flow: "vf_other" },
+    ACME,
+    { code: "policy_violation", param: "verification_flow", rule: "verification_flows" },
+  ],
+  [
+    "create with a flow when none is listed",
+    "create",
+    { verification_flow: "vf_1AcmeFlow" },
+    OPEN,
+    { code: "policy_violation", param: "verification_flow", rule: "verification_flows" },
+  ],
+  [
+    "create with an empty flow",
+    "create",
+    { verification_flow: "" },
+    ACME,
+    { code: "policy_violation", param: "verification_flow", rule: "verification_flows" },
+  ],
   [
     "create with a flow and a type",
     "create",
@@ -109,7 +152,11 @@ const CASES: Case[] = [
     { type: "document", options: { document: { allowed_types: ["passport"] } }, return_url: ACME_RETURN },
     ACME,
     {
-      params: { type: "document", options: { document: { ...ACME_DOCUMENT, allowed_types: ["passport"] } }, return_url: ACME_RETURN },
+      params: {
+        type: "document",
+        options: { document: { ...ACME_DOCUMENT, allowed_types: ["passport"] } },
+        return_url: ACME_RETURN,
+      },
       decisions: ["injected:require_live_capture", "injected:require_matching_selfie"],
     },
   ],
@@ -118,7 +165,13 @@ const CASES: Case[] = [
     "create",
     { type: "document", options: { document: { allowed_types: ["id_card", "passport", "id_card"] } } },
     ACME,
-    { params: { type: "document", options: { document: { ...ACME_DOCUMENT, allowed_types: ["id_card", "passport"] } }, return_url: ACME_RETURN } },
+    {
+      params: {
+        type: "document",
+        options: { document: { ...ACME_DOCUMENT, allowed_types: ["id_card", "passport"] } },
+        return_url: ACME_RETURN,
+      },
+    },
   ],
   [
     "create widening allowed_types",
@@ -180,7 +233,10 @@ const CASES: Case[] = [
   [
     "create with require_matching_selfie=false",
     "create",
-    { type: "document", options: { document: { allowed_types: ["passport"], require_live_capture: "true", require_matching_selfie: "false" } } },
+    {
+      type: "document",
+      options: { document: { allowed_types: ["passport"], require_live_capture: "true", require_matching_selfie: "false" } },
+    },
     ACME,
     { code: "policy_violation", param: "options[document][require_matching_selfie]", rule: "require_matching_selfie" },
   ],
@@ -189,21 +245,36 @@ const CASES: Case[] = [
     "create",
     { type: "document", options: { document: { require_id_number: "true" } } },
     ACME,
-    { params: { type: "document", options: { document: { ...ACME_DOCUMENT, require_id_number: "true" } }, return_url: ACME_RETURN } },
+    {
+      params: {
+        type: "document",
+        options: { document: { ...ACME_DOCUMENT, require_id_number: "true" } },
+        return_url: ACME_RETURN,
+      },
+    },
   ],
   [
     "create with a not-required check false: passed through",
     "create",
     { type: "document", options: { document: { require_id_number: "false", require_live_capture: "true" } } },
     ACME,
-    { params: { type: "document", options: { document: { ...ACME_DOCUMENT, require_id_number: "false" } }, return_url: ACME_RETURN } },
+    {
+      params: {
+        type: "document",
+        options: { document: { ...ACME_DOCUMENT, require_id_number: "false" } },
+        return_url: ACME_RETURN,
+      },
+    },
   ],
   [
     "create on an open tenant: only allowed_types injected",
     "create",
     { type: "document" },
     OPEN,
-    { params: { type: "document", options: { document: { allowed_types: ["driving_license", "id_card", "passport"] } } }, decisions: ["injected:allowed_types"] },
+    {
+      params: { type: "document", options: { document: { allowed_types: ["driving_license", "id_card", "passport"] } } },
+      decisions: ["injected:allowed_types"],
+    },
   ],
   [
     "create with a malformed boolean",
@@ -219,7 +290,13 @@ const CASES: Case[] = [
     ACME,
     { code: "parameter_invalid", param: "options[document][require_nothing]", rule: "document_options_unknown" },
   ],
-  ["create with options as a string", "create", { type: "document", options: "" }, ACME, { code: "parameter_invalid", param: "options", rule: "options_shape" }],
+  [
+    "create with options as a string",
+    "create",
+    { type: "document", options: "" },
+    ACME,
+    { code: "parameter_invalid", param: "options", rule: "options_shape" },
+  ],
   [
     "create with an unknown options key",
     "create",
@@ -241,8 +318,17 @@ const CASES: Case[] = [
     { type: "document", return_url: "HTTPS://APP.ACME.TEST:443/identity/done?session=1" },
     ACME,
     {
-      params: { type: "document", options: { document: ACME_DOCUMENT }, return_url: "https://app.acme.test/identity/done?session=1" },
-      decisions: ["injected:allowed_types", "injected:require_live_capture", "injected:require_matching_selfie", "normalized:return_url"],
+      params: {
+        type: "document",
+        options: { document: ACME_DOCUMENT },
+        return_url: "https://app.acme.test/identity/done?session=1",
+      },
+      decisions: [
+        "injected:allowed_types",
+        "injected:require_live_capture",
+        "injected:require_matching_selfie",
+        "normalized:return_url",
+      ],
     },
   ],
   [
@@ -267,7 +353,13 @@ const CASES: Case[] = [
     { code: "parameter_invalid", param: "return_url", rule: "return_url_shape" },
   ],
   // --- update
-  ["update metadata only: untouched", "update", { metadata: { order: "42" } }, ACME, { params: { metadata: { order: "42" } }, decisions: [] }],
+  [
+    "update metadata only: untouched",
+    "update",
+    { metadata: { order: "42" } },
+    ACME,
+    { params: { metadata: { order: "42" } }, decisions: [] },
+  ],
   ["update with nothing", "update", {}, ACME, { params: {}, decisions: [] }],
   [
     "update touching one check: the complete set is sent",
@@ -295,13 +387,40 @@ const CASES: Case[] = [
     "update",
     { type: "document" },
     ACME,
-    { params: { type: "document", options: { document: ACME_DOCUMENT } }, decisions: ["injected:allowed_types", "injected:require_live_capture", "injected:require_matching_selfie"] },
+    {
+      params: { type: "document", options: { document: ACME_DOCUMENT } },
+      decisions: ["injected:allowed_types", "injected:require_live_capture", "injected:require_matching_selfie"],
+    },
   ],
-  ["update to id_number when not allowed", "update", { type: "id_number" }, ACME, { code: "policy_violation", param: "type", rule: "session_types" }],
+  [
+    "update to id_number when not allowed",
+    "update",
+    { type: "id_number" },
+    ACME,
+    { code: "policy_violation", param: "type", rule: "session_types" },
+  ],
   ["update to id_number when allowed", "update", { type: "id_number" }, OPEN, { params: { type: "id_number" }, decisions: [] }],
-  ["update to document when only id_number is allowed", "update", { type: "document" }, ID_ONLY, { code: "policy_violation", param: "type", rule: "session_types" }],
-  ["update to an unknown type", "update", { type: "selfie" }, OPEN, { code: "parameter_invalid", param: "type", rule: "session_type_unknown" }],
-  ["update unsetting document options", "update", { options: { document: "" } }, ACME, { code: "policy_violation", param: "options[document]", rule: "document_options_unset" }],
+  [
+    "update to document when only id_number is allowed",
+    "update",
+    { type: "document" },
+    ID_ONLY,
+    { code: "policy_violation", param: "type", rule: "session_types" },
+  ],
+  [
+    "update to an unknown type",
+    "update",
+    { type: "selfie" },
+    OPEN,
+    { code: "parameter_invalid", param: "type", rule: "session_type_unknown" },
+  ],
+  [
+    "update unsetting document options",
+    "update",
+    { options: { document: "" } },
+    ACME,
+    { code: "policy_violation", param: "options[document]", rule: "document_options_unset" },
+  ],
   [
     "update with require_live_capture=false",
     "update",
@@ -323,8 +442,20 @@ const CASES: Case[] = [
     ACME,
     { code: "policy_violation", param: "options[document][allowed_types]", rule: "allowed_types_empty" },
   ],
-  ["update with a return_url", "update", { return_url: ACME_RETURN }, ACME, { code: "policy_violation", param: "return_url", rule: "create_only" }],
-  ["update with a flow", "update", { verification_flow: "vf_1AcmeFlow" }, ACME, { code: "policy_violation", param: "verification_flow", rule: "create_only" }],
+  [
+    "update with a return_url",
+    "update",
+    { return_url: ACME_RETURN },
+    ACME,
+    { code: "policy_violation", param: "return_url", rule: "create_only" },
+  ],
+  [
+    "update with a flow",
+    "update",
+    { verification_flow: "vf_1AcmeFlow" },
+    ACME,
+    { code: "policy_violation", param: "verification_flow", rule: "create_only" },
+  ],
   ["update does not inject a default return_url", "update", { metadata: {} }, ACME, { params: { metadata: {} } }],
 ];
 
@@ -367,12 +498,24 @@ describe("enforceSessionPolicy", () => {
 
   it("fails closed when the default_return_url is not allow-listed (config bypassing the schema)", () => {
     const bad: VerificationPolicy = { ...ACME, default_return_url: "https://evil.test/" };
-    expect(enforceSessionPolicy("create", { type: "document" }, bad)).toMatchObject({ ok: false, param: "return_url", rule: "default_return_url" });
+    expect(enforceSessionPolicy("create", { type: "document" }, bad)).toMatchObject({
+      ok: false,
+      param: "return_url",
+      rule: "default_return_url",
+    });
   });
 
   it("keeps parameters the policy does not govern", () => {
-    const params: Params = { type: "document", client_reference_id: "user_1", metadata: { a: "b" }, expand: ["last_verification_report"] };
+    const params: Params = {
+      type: "document",
+      client_reference_id: "user_1",
+      metadata: { a: "b" },
+      expand: ["last_verification_report"],
+    };
     const outcome = enforceSessionPolicy("create", params, ACME);
-    expect(outcome).toMatchObject({ ok: true, params: { client_reference_id: "user_1", metadata: { a: "b" }, expand: ["last_verification_report"] } });
+    expect(outcome).toMatchObject({
+      ok: true,
+      params: { client_reference_id: "user_1", metadata: { a: "b" }, expand: ["last_verification_report"] },
+    });
   });
 });

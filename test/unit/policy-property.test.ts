@@ -27,8 +27,12 @@ const policyArb: fc.Arbitrary<VerificationPolicy> = fc
     defaultSuffix: fc.constantFrom("", "x", "x/y?session=1"),
   })
   .map(({ defaultIndex, defaultSuffix, ...verification }) => {
-    const base = defaultIndex === undefined ? undefined : verification.return_urls[defaultIndex % Math.max(1, verification.return_urls.length)];
-    const withDefault = base === undefined ? verification : { ...verification, default_return_url: `${base.replace(/\/$/, "")}/${defaultSuffix}` };
+    const base =
+      defaultIndex === undefined
+        ? undefined
+        : verification.return_urls[defaultIndex % Math.max(1, verification.return_urls.length)];
+    const withDefault =
+      base === undefined ? verification : { ...verification, default_return_url: `${base.replace(/\/$/, "")}/${defaultSuffix}` };
     const parsed = parseTenantConfig({ stripe: { secret_key: "K" }, verification: withDefault });
     if (!parsed.ok) throw new Error(`generator made an invalid policy: ${JSON.stringify(parsed.issues)}`);
     return parsed.config.verification;
@@ -65,7 +69,10 @@ const urlish = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
 );
 
-const boolish = fc.oneof({ weight: 8, arbitrary: fc.constantFrom("true", "false") }, { weight: 1, arbitrary: fc.constantFrom("yes", "") });
+const boolish = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom("true", "false") },
+  { weight: 1, arbitrary: fc.constantFrom("yes", "") },
+);
 
 /** `arb`, or absent (`undefined`): present with probability `present`. */
 const maybe = <T>(arb: fc.Arbitrary<T>, present = 0.5): fc.Arbitrary<T | undefined> =>
@@ -116,7 +123,10 @@ const paramsArb = (operation: "create" | "update"): fc.Arbitrary<Params> => {
     client_reference_id: maybe(fc.string({ maxLength: 10 })),
     metadata: maybe(fc.dictionary(fc.string({ minLength: 1, maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 2 })),
   };
-  const typeArb = fc.oneof({ weight: 10, arbitrary: fc.constantFrom("document", "id_number") }, { weight: 1, arbitrary: fc.constantFrom("selfie", "") });
+  const typeArb = fc.oneof(
+    { weight: 10, arbitrary: fc.constantFrom("document", "id_number") },
+    { weight: 1, arbitrary: fc.constantFrom("selfie", "") },
+  );
   const flowArb = fc.constantFrom("vf_a", "vf_b", "vf_c", "");
   const typed = fc
     .record({ ...common, type: maybe(typeArb, create ? 0.9 : 0.4), verification_flow: maybe(flowArb, create ? 0.05 : 0.03) })
@@ -224,26 +234,22 @@ describe("checkReturnUrl properties", () => {
 
   it("only ever returns a URL on an allow-listed scheme, host, port and path, and is a fixed point", () => {
     fc.assert(
-      fc.property(
-        urlish,
-        fc.subarray(ENTRY_POOL, { minLength: 1 }),
-        (candidate, allowList) => {
-          const result = checkReturnUrl(candidate, allowList);
-          if (!result.ok) return;
-          const url = new URL(result.url);
-          const match = hostsOf(allowList).some(
-            (e) =>
-              e.protocol === url.protocol &&
-              e.hostname === url.hostname &&
-              e.port === url.port &&
-              (url.pathname === e.pathPrefix || url.pathname.startsWith(`${e.pathPrefix}/`)),
-          );
-          expect(match).toBe(true);
-          expect(url.username + url.password + url.hash).toBe("");
-          expect(result.url).not.toMatch(/[\s\\]|%2e|%2f|%5c|%25/i);
-          expect(checkReturnUrl(result.url, allowList)).toEqual(result);
-        },
-      ),
+      fc.property(urlish, fc.subarray(ENTRY_POOL, { minLength: 1 }), (candidate, allowList) => {
+        const result = checkReturnUrl(candidate, allowList);
+        if (!result.ok) return;
+        const url = new URL(result.url);
+        const match = hostsOf(allowList).some(
+          (e) =>
+            e.protocol === url.protocol &&
+            e.hostname === url.hostname &&
+            e.port === url.port &&
+            (url.pathname === e.pathPrefix || url.pathname.startsWith(`${e.pathPrefix}/`)),
+        );
+        expect(match).toBe(true);
+        expect(url.username + url.password + url.hash).toBe("");
+        expect(result.url).not.toMatch(/[\s\\]|%2e|%2f|%5c|%25/i);
+        expect(checkReturnUrl(result.url, allowList)).toEqual(result);
+      }),
       { numRuns: 3000 },
     );
   });

@@ -138,7 +138,11 @@ const REFUSED: [string, string, Kind | Kind[]][] = [
   ["two ports", "https://app.acme.test:443:443/identity/done", "malformed_authority"],
   // schemes
   ["javascript:", "javascript:alert(1)", "scheme_not_allowed"],
-  ["javascript: with allowed URL in a comment", "JavaScript:alert(document.domain)//https://app.acme.test/identity/done", "scheme_not_allowed"],
+  [
+    "javascript: with allowed URL in a comment",
+    "JavaScript:alert(document.domain)//https://app.acme.test/identity/done",
+    "scheme_not_allowed",
+  ],
   ["javascript:// with encoded newline", "javascript://app.acme.test/identity/done%0aalert(1)", "scheme_not_allowed"],
   ["data:", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "scheme_not_allowed"],
   ["blob:", "blob:https://app.acme.test/0b7f5c2e-1d2b-4f0e-9c55-5c2b7f1d9a11", "scheme_not_allowed"],
@@ -211,8 +215,21 @@ describe("checkReturnUrl: open-redirect tricks are refused", () => {
     expect(checkReturnUrl("https://app.acme.test/identity/done", [])).toEqual({ ok: false, reason: { kind: "no_allow_list" } });
   });
 
+  it("reads an allow-list changed in place again (the parsed-entry memo cannot go stale)", () => {
+    const list = ["https://app.acme.test/identity/done"];
+    expect(checkReturnUrl("https://app.acme.test/identity/done", list).ok).toBe(true);
+    list[0] = "https://other.acme.test/";
+    expect(checkReturnUrl("https://app.acme.test/identity/done", list).ok).toBe(false);
+    expect(checkReturnUrl("https://other.acme.test/x", list).ok).toBe(true);
+  });
+
   it("ignores invalid allow-list entries instead of matching them loosely", () => {
-    const list = ["http://app.acme.test/identity/done", "https://u:p@app.acme.test/x", "https://app.acme.test/q?x=1", "not a url"];
+    const list = [
+      "http://app.acme.test/identity/done",
+      "https://u:p@app.acme.test/x",
+      "https://app.acme.test/q?x=1",
+      "not a url",
+    ];
     expect(checkReturnUrl("http://app.acme.test/identity/done", list).ok).toBe(false);
     expect(checkReturnUrl("https://app.acme.test/x", list).ok).toBe(false);
     expect(checkReturnUrl("https://app.acme.test/q", list).ok).toBe(false);
@@ -222,7 +239,13 @@ describe("checkReturnUrl: open-redirect tricks are refused", () => {
 describe("returnUrlRejectionMessage", () => {
   const kinds = new Set(REFUSED.flatMap(([, , k]) => (Array.isArray(k) ? k : [k])));
   it.each([...kinds, "no_allow_list" as const])("has a message for %s that does not echo the URL", (kind) => {
-    const reason = (kind === "too_long" ? { kind, max: RETURN_URL_MAX_LENGTH } : kind === "disallowed_character" ? { kind, char: "<" } : { kind }) as ReturnUrlRejection;
+    const reason = (
+      kind === "too_long"
+        ? { kind, max: RETURN_URL_MAX_LENGTH }
+        : kind === "disallowed_character"
+          ? { kind, char: "<" }
+          : { kind }
+    ) as ReturnUrlRejection;
     const message = returnUrlRejectionMessage(reason);
     expect(message.length).toBeGreaterThan(10);
     expect(message).not.toContain("evil");
@@ -231,8 +254,14 @@ describe("returnUrlRejectionMessage", () => {
 
 describe("parseAllowListEntry", () => {
   it.each([
-    ["https://app.acme.test/identity/done", { protocol: "https:", hostname: "app.acme.test", port: "", pathPrefix: "/identity/done" }],
-    ["https://app.acme.test/identity/done/", { protocol: "https:", hostname: "app.acme.test", port: "", pathPrefix: "/identity/done" }],
+    [
+      "https://app.acme.test/identity/done",
+      { protocol: "https:", hostname: "app.acme.test", port: "", pathPrefix: "/identity/done" },
+    ],
+    [
+      "https://app.acme.test/identity/done/",
+      { protocol: "https:", hostname: "app.acme.test", port: "", pathPrefix: "/identity/done" },
+    ],
     ["https://app.acme.test", { protocol: "https:", hostname: "app.acme.test", port: "", pathPrefix: "" }],
     ["https://app.acme.test:8443/x", { protocol: "https:", hostname: "app.acme.test", port: "8443", pathPrefix: "/x" }],
     ["http://localhost:8787/demo/", { protocol: "http:", hostname: "localhost", port: "8787", pathPrefix: "/demo" }],

@@ -44,7 +44,9 @@ const SECRET_KINDS: Record<string, fc.Arbitrary<Secret>> = {
   jwt: fc
     .tuple(fc.constantFrom("HS256", "RS256", "ES256", "none"), chars([...LOWER, ...DIGITS], 3, 20), token(B64URL, 20, 86))
     .map(([alg, sub, sig]) =>
-      plain(`${b64url(JSON.stringify({ alg, typ: "JWT" }))}.${b64url(JSON.stringify({ sub, iss: "https://auth.acme.test" }))}.${sig}`),
+      plain(
+        `${b64url(JSON.stringify({ alg, typ: "JWT" }))}.${b64url(JSON.stringify({ sub, iss: "https://auth.acme.test" }))}.${sig}`,
+      ),
     ),
   session_url: fc
     .tuple(fc.constantFrom("test_", "live_"), token(B64URL, 32, 120))
@@ -122,7 +124,11 @@ describe("scrubber property", () => {
     const text = fc.oneof(
       fc.string({ maxLength: 200 }),
       fc
-        .tuple(noise, fc.constantFrom(...Object.values(SECRET_KINDS)).chain((a) => a), noise)
+        .tuple(
+          noise,
+          fc.constantFrom(...Object.values(SECRET_KINDS)).chain((a) => a),
+          noise,
+        )
         .map(([a, s, b]) => `${a}${s.text}${b}`),
     );
     fc.assert(

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { containsSecret, MAX_LOGGED_STRING, MAX_SCANNED_STRING, maskSecrets, scrubString, TRUNCATION_MARK } from "../../src/log/scrub.ts";
+import {
+  containsSecret,
+  MAX_LOGGED_STRING,
+  MAX_SCANNED_STRING,
+  maskSecrets,
+  scrubString,
+  TRUNCATION_MARK,
+} from "../../src/log/scrub.ts";
 import { findSecretLeaks } from "../helpers/log-capture.ts";
 
 /** `secret` is what must never be logged; `text` is how it shows up (a bearer token with its scheme). */
@@ -27,7 +34,10 @@ const SAMPLES: readonly Sample[] = [
     name: "Stripe session url",
     secret: "https://verify.stripe.com/start/test_YWNjdF8xTnVOeHIyZVp2S1lvMkNvLF9PaHJuZkZvZ3dETUJ6NDZIeEQ1eVhnT0t20100x2bWkmXw",
   },
-  { name: "stub session url", secret: "https://stub.stripe.test/verify/vs_AbCdEfGhIjKlMnOpQrStUvWx?cs=test_0123456789abcdefghijklmnopqrstuv" },
+  {
+    name: "stub session url",
+    secret: "https://stub.stripe.test/verify/vs_AbCdEfGhIjKlMnOpQrStUvWx?cs=test_0123456789abcdefghijklmnopqrstuv",
+  },
   { name: "JWT", secret: JWT },
   { name: "proxy key", secret: "iek_Zm9vYmFyYmF6cXV4cXV1eF9sb25nX3JhbmRvbV9ieXRlc18xMjM0" },
   { name: "proxy key (test harness style)", secret: `iek_test_fake_acme_${"A".repeat(43)}` },
@@ -96,7 +106,11 @@ describe("scrubString masks secrets by context", () => {
     ["Authorization header", "authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"],
     ["Cookie header", "Cookie: session=abc123def456; theme=dark", "abc123def456"],
     ["Set-Cookie in JSON", '{"set-cookie":"sid=s3cr3tv4lue; Path=/"}', "s3cr3tv4lue"],
-    ["Stripe-Signature header", "stripe-signature: t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd", "5257a869e7ece"],
+    [
+      "Stripe-Signature header",
+      "stripe-signature: t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
+      "5257a869e7ece",
+    ],
     ["client_secret field of unknown shape", '{"client_secret":"opaque-value-1234"}', "opaque-value-1234"],
     ["token query parameter", "https://stub.test/cb?token=abcdef123456&x=1", "abcdef123456"],
     ["password in a message", "login failed, password=hunter2hunter2", "hunter2hunter2"],
@@ -131,7 +145,9 @@ describe("scrubString masks secrets by context", () => {
   it("masks a secret's encoded form exactly, keeping the text around it", () => {
     expect(scrubString("k=sk_test%5Fabc&next=1")).toBe("k=[redacted:stripe_key]&next=1");
     expect(scrubString("to: jenny%40example.com, cc: none")).toBe("to: [redacted:email], cc: none");
-    expect(scrubString('{"u":"https:\\/\\/verify.stripe.com\\/start\\/t_1"}')).toBe('{"u":"https:\\/\\/verify.stripe.com\\/[redacted:session_url]"}');
+    expect(scrubString('{"u":"https:\\/\\/verify.stripe.com\\/start\\/t_1"}')).toBe(
+      '{"u":"https:\\/\\/verify.stripe.com\\/[redacted:session_url]"}',
+    );
   });
 
   it("masks the whole string when a secret hides under more nested encodings than it locates", () => {

@@ -1,7 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { signPayload } from "../../dev/stub/webhooks.ts";
-import { computeSignature, constantTimeEqual, parseSignatureHeader, verifyStripeSignature } from "../../src/webhooks/signature.ts";
+import {
+  computeSignature,
+  constantTimeEqual,
+  parseSignatureHeader,
+  verifyStripeSignature,
+} from "../../src/webhooks/signature.ts";
 
 const SECRET = "whsec_test_fake_unit_0123456789";
 const PAYLOAD = '{"id":"evt_1","object":"event","type":"identity.verification_session.verified"}';
@@ -16,7 +21,10 @@ async function v1(secret: string, t: number, payload: string): Promise<string> {
 describe("verifyStripeSignature", () => {
   it("accepts what the stub (Stripe's scheme) signs", async () => {
     const header = await signPayload(SECRET, PAYLOAD, NOW);
-    expect(await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET, nowSeconds: NOW })).toEqual({ ok: true, timestamp: NOW });
+    expect(await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET, nowSeconds: NOW })).toEqual({
+      ok: true,
+      timestamp: NOW,
+    });
   });
 
   it("matches Stripe's documented test vector shape: hex HMAC-SHA256 of `t.payload`", async () => {
@@ -49,7 +57,10 @@ describe("verifyStripeSignature", () => {
     [`t=${NOW},v0=${"0".repeat(64)}`, "no_v1_signature"],
     [`t=${NOW},v1=${"0".repeat(64)}`, "signature_mismatch"],
   ])("refuses %s (%s)", async (header, reason) => {
-    expect(await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET, nowSeconds: NOW })).toEqual({ ok: false, reason });
+    expect(await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET, nowSeconds: NOW })).toEqual({
+      ok: false,
+      reason,
+    });
   });
 
   it("a v0 signature alone never passes, even when it is the right HMAC", async () => {
@@ -59,7 +70,12 @@ describe("verifyStripeSignature", () => {
 
   it("enforces the 300 s tolerance both ways", async () => {
     const at = async (t: number) =>
-      verifyStripeSignature({ payload: PAYLOAD, header: `t=${t},v1=${await v1(SECRET, t, PAYLOAD)}`, secret: SECRET, nowSeconds: NOW });
+      verifyStripeSignature({
+        payload: PAYLOAD,
+        header: `t=${t},v1=${await v1(SECRET, t, PAYLOAD)}`,
+        secret: SECRET,
+        nowSeconds: NOW,
+      });
     expect((await at(NOW - 300)).ok).toBe(true);
     expect((await at(NOW + 300)).ok).toBe(true);
     expect(await at(NOW - 301)).toEqual({ ok: false, reason: "timestamp_out_of_tolerance" });
@@ -69,7 +85,12 @@ describe("verifyStripeSignature", () => {
   it("a timestamp moved into the window does not carry an old signature", async () => {
     const old = NOW - 3600;
     const sig = await v1(SECRET, old, PAYLOAD);
-    const verdict = await verifyStripeSignature({ payload: PAYLOAD, header: `t=${NOW},v1=${sig}`, secret: SECRET, nowSeconds: NOW });
+    const verdict = await verifyStripeSignature({
+      payload: PAYLOAD,
+      header: `t=${NOW},v1=${sig}`,
+      secret: SECRET,
+      nowSeconds: NOW,
+    });
     expect(verdict).toEqual({ ok: false, reason: "signature_mismatch" });
   });
 
@@ -79,15 +100,22 @@ describe("verifyStripeSignature", () => {
       fc.asyncProperty(fc.string({ minLength: 1, maxLength: 20 }), fc.nat(PAYLOAD.length), async (insert, at) => {
         const payload = PAYLOAD.slice(0, at) + insert + PAYLOAD.slice(at);
         expect((await verifyStripeSignature({ payload, header, secret: SECRET, nowSeconds: NOW })).ok).toBe(false);
-        expect((await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET + insert, nowSeconds: NOW })).ok).toBe(false);
+        expect((await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET + insert, nowSeconds: NOW })).ok).toBe(
+          false,
+        );
       }),
       { numRuns: 50 },
     );
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: -300, max: 300 }).filter((d) => d !== 0), async (delta) => {
-        const moved = header.replace(`t=${NOW}`, `t=${NOW + delta}`);
-        expect((await verifyStripeSignature({ payload: PAYLOAD, header: moved, secret: SECRET, nowSeconds: NOW })).ok).toBe(false);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: -300, max: 300 }).filter((d) => d !== 0),
+        async (delta) => {
+          const moved = header.replace(`t=${NOW}`, `t=${NOW + delta}`);
+          expect((await verifyStripeSignature({ payload: PAYLOAD, header: moved, secret: SECRET, nowSeconds: NOW })).ok).toBe(
+            false,
+          );
+        },
+      ),
       { numRuns: 30 },
     );
   });

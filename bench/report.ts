@@ -1,0 +1,320 @@
+import type { CpuCase, CpuResult } from "./cpu.ts";
+import type { BenchResults, RowResult } from "./results.ts";
+import { LIST_DELAY_MS } from "./upstream.ts";
+
+/**
+ * Renders the bench results: the summary (stdout) and BENCHMARKS.md. BENCHMARKS.md keeps one
+ * hand-written block (between ANALYSIS_START and ANALYSIS_END) across runs: the profile and the
+ * fixes, which need a person, not a script.
+ */
+
+export const ANALYSIS_START = "<!-- analysis:start (kept across `npm run bench` runs) -->";
+export const ANALYSIS_END = "<!-- analysis:end -->";
+
+const KIB = 1024;
+
+const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "–");
+const us = (v: number) => (Number.isFinite(v) ? (v * 1000).toFixed(1) : "–");
+const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "–");
+const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "–");
+const kib = (bytes: number) => `${(bytes / KIB).toFixed(1)} KiB`;
+
+function row(results: BenchResults, id: string): RowResult | undefined {
+  return results.rows.find((r) => r.id === id);
+}
+
+function cpu(results: BenchResults, kind: CpuCase): CpuResult | undefined {
+  return results.cpu.find((c) => c.case === kind);
+}
+
+export function mainTable(results: BenchResults): string {
+  const c = results.options.connections;
+  const lines = [
+    `| row | upstream | req/s @${c} | × passthrough | p50 ms | p99 ms | req/s @1 | p50 ms @1 | p99 ms @1 | p99 added @1 |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of results.rows) {
+    const ref = row(results, r.reference);
+    const self = r.reference === r.id;
+    const x = ref && !self ? ratio(r.rps / ref.rps) : self ? "1.00× (ref)" : "–";
+    const added = ref && !self ? `${(r.p99Ms1 - ref.p99Ms1 >= 0 ? "+" : "")}${ms(r.p99Ms1 - ref.p99Ms1)}` : "–";
+    const refNote = ref && !self && ref.upstreamMs !== r.upstreamMs ? ` (vs ${ref.label})` : "";
+    lines.push(
+      `| ${r.label} | ${r.upstreamMs} ms | ${int(r.rps)} | ${x}${refNote} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${int(r.rps1)} | ${ms(r.p50Ms1)} | ${ms(r.p99Ms1)} | ${added} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const CPU_LABELS: Record<CpuCase, string> = {
+  create: "create: parse + validate + policy + encode + log (the bar)",
+  create_parse: "  parse (`parseForm`, qs)",
+  create_validate: "  validate (`validateParams`)",
+  create_policy: "  policy (`enforceSessionPolicy`)",
+  create_encode: "  encode (`encodeForm`, qs)",
+  create_log: "  access log line (`createLogger().access`)",
+  retrieve: "retrieve: match + validate + encode + log",
+  create_full: "create, whole request path (`handleRequest`, instant upstream)",
+  retrieve_full: "retrieve, whole request path (`handleRequest`, instant upstream)",
+};
+
+export function cpuTable(results: BenchResults): string {
+  const lines = ["| case | median µs | min–max µs | N per batch × batches | Worker's own clock µs |", "|---|---:|---:|---:|---:|"];
+  for (const c of results.cpu) {
+    lines.push(`| ${CPU_LABELS[c.case]} | ${us(c.medianMs)} | ${us(c.minMs)}–${us(c.maxMs)} | ${c.iterations} × ${c.samples} | ${us(c.workerClockMs)} |`);
+  }
+  return lines.join("\n");
+}
+
+export function bundleTable(results: BenchResults): string {
+  const b = results.bundles;
+  const lines = ["| bundle | raw | gzip (wrangler) | gzip (zlib -6) |", "|---|---:|---:|---:|"];
+  for (const [label, bundle] of [
+    ["identity-edge, as wrangler.toml deploys it", b.edge],
+    ["identity-edge with `--minify`", b.edgeMinified],
+    ["Hono proxy", b.hono],
+    ["passthrough", b.passthrough],
+  ] as const) {
+    const wrangler = /gzip:\s*([\d.]+ KiB)/.exec(bundle.size.wranglerLine)?.[1] ?? "–";
+    lines.push(`| ${label} | ${kib(bundle.size.rawBytes)} | ${wrangler} | ${kib(bundle.size.gzipBytes)} |`);
+  }
+  return lines.join("\n");
+}
+
+export interface BarStatus {
+  bar: string;
+  measured: string;
+  status: "met" | "missed" | "not measured";
+}
+
+function status(ok: boolean | undefined): BarStatus["status"] {
+  return ok === undefined ? "not measured" : ok ? "met" : "missed";
+}
+
+export function evaluateBars(results: BenchResults): BarStatus[] {
+  const pt = row(results, "pt_retrieve");
+  const ptCreate = row(results, "pt_create");
+  const pt0 = row(results, "pt_list0");
+  const retrieve = row(results, "edge_retrieve");
+  const create = row(results, "edge_create");
+  const hit = row(results, "edge_list_hit");
+  const miss = row(results, "edge_list_miss");
+  const createCpu = cpu(results, "create");
+  const bars: BarStatus[] = [];
+  const both = <T>(a: T | undefined, b: T | undefined): [T, T] | undefined => (a && b ? [a, b] : undefined);
+
+  const r1 = both(retrieve, pt);
+  bars.push({
+    bar: "retrieve throughput ≥ 0.9× passthrough",
+    measured: r1 ? `${ratio(r1[0].rps / r1[1].rps)} (${int(r1[0].rps)} vs ${int(r1[1].rps)} req/s)` : "–",
+    status: status(r1 ? r1[0].rps >= 0.9 * r1[1].rps : undefined),
+  });
+  const added = r1 ? r1[0].p99Ms1 - r1[1].p99Ms1 : Number.NaN;
+  const c1 = both(create, ptCreate);
+  const addedCreate = c1 ? c1[0].p99Ms1 - c1[1].p99Ms1 : Number.NaN;
+  bars.push({
+    bar: "p99 added at one connection < 2 ms (retrieve; create shown too)",
+    measured: r1 ? `retrieve +${ms(added)} ms (${ms(r1[0].p99Ms1)} vs ${ms(r1[1].p99Ms1)})${c1 ? `; create +${ms(addedCreate)} ms` : ""}` : "–",
+    status: status(r1 ? added < 2 : undefined),
+  });
+  const h0 = both(hit, pt0);
+  bars.push({
+    bar: "list HIT ≥ 0.9× passthrough (zero-latency upstream)",
+    measured: h0 ? `${ratio(h0[0].rps / h0[1].rps)} (${int(h0[0].rps)} vs ${int(h0[1].rps)} req/s)` : "–",
+    status: status(h0 ? h0[0].rps >= 0.9 * h0[1].rps : undefined),
+  });
+  const hm = both(hit, miss);
+  bars.push({
+    bar: `list HIT ≥ 3× MISS (${LIST_DELAY_MS} ms upstream)`,
+    measured: hm ? `${ratio(hm[0].rps / hm[1].rps)} (${int(hm[0].rps)} vs ${int(hm[1].rps)} req/s)` : "–",
+    status: status(hm ? hm[0].rps >= 3 * hm[1].rps : undefined),
+  });
+  const hitShare = hit ? hit.upstreamLists / Math.max(1, hit.requests) : Number.NaN;
+  bars.push({
+    bar: "HITs reach upstream for ≤ 1% of requests",
+    measured: hit ? `${(hitShare * 100).toFixed(3)}% (${hit.upstreamLists} of ${int(hit.requests)})` : "–",
+    status: status(hit ? hitShare <= 0.01 : undefined),
+  });
+  bars.push({
+    bar: "edge CPU per create (parse, policy, encode, log) < 0.3 ms median",
+    measured: createCpu ? `${ms(createCpu.medianMs)} ms (whole request path: ${ms(cpu(results, "create_full")?.medianMs ?? Number.NaN)} ms)` : "–",
+    status: status(createCpu ? createCpu.medianMs < 0.3 : undefined),
+  });
+  const gzip = parseWranglerGzip(results.bundles.edge.size.wranglerLine) ?? results.bundles.edge.size.gzipBytes;
+  const gzipMin = parseWranglerGzip(results.bundles.edgeMinified.size.wranglerLine) ?? results.bundles.edgeMinified.size.gzipBytes;
+  bars.push({
+    bar: "bundle < 64 KiB gzip",
+    measured: `${kib(gzip)} as deployed today (unminified); ${kib(gzipMin)} with --minify`,
+    status: status(gzip < 64 * KIB),
+  });
+  return bars;
+}
+
+function parseWranglerGzip(line: string): number | undefined {
+  const m = /gzip:\s*([\d.]+) KiB/.exec(line);
+  return m?.[1] ? Number(m[1]) * KIB : undefined;
+}
+
+export function barsTable(results: BenchResults): string {
+  const lines = ["| bar (DESIGN.md) | measured | status |", "|---|---|---|"];
+  for (const b of evaluateBars(results)) lines.push(`| ${b.bar} | ${b.measured} | **${b.status}** |`);
+  return lines.join("\n");
+}
+
+export function checksTable(results: BenchResults): string {
+  const edgeRows = results.rows.filter((r) => r.target === "edge");
+  const edgeRequests = edgeRows.reduce((a, r) => a + r.requests, 0);
+  const edgeLogged = edgeRows.reduce((a, r) => a + r.logLines, 0);
+  const errors = results.rows.reduce((a, r) => a + r.errors, 0);
+  const non2xx = results.rows.reduce((a, r) => a + r.non2xx, 0);
+  const cacheRows = results.rows
+    .filter((r) => r.expectCache)
+    .map((r) => `${r.label.replace("identity-edge · ", "")}: ${int(r.expectedCache ?? 0)} of ${int(r.requests)} logged ${r.expectCache}`);
+  const lines = [
+    "| check | result |",
+    "|---|---|",
+    `| connection errors / timeouts, all rows | ${errors} |`,
+    `| non-2xx responses, all rows | ${non2xx} |`,
+    `| identity-edge access-log lines per measured request | ${edgeRequests > 0 ? (edgeLogged / edgeRequests).toFixed(3) : "–"} (${int(edgeLogged)} lines, ${int(edgeRequests)} requests) |`,
+    `| cache results | ${cacheRows.join("; ") || "–"} |`,
+    `| bench secrets (proxy key, Stripe key, cache key) in workerd's output | ${results.runtimeOutput.secretHits} in ${int(results.runtimeOutput.lines)} lines |`,
+  ];
+  return lines.join("\n");
+}
+
+/** What `npm run bench` prints on stdout. */
+export function renderSummary(results: BenchResults): string {
+  return [
+    `## identity-edge bench (${results.options.rounds} round(s) × ${results.options.duration} s per row and connection count; medians)`,
+    "",
+    mainTable(results),
+    "",
+    "### Edge CPU per request (in workerd)",
+    "",
+    cpuTable(results),
+    "",
+    "### Bundle",
+    "",
+    bundleTable(results),
+    "",
+    "### Bars",
+    "",
+    barsTable(results),
+    "",
+    "### Checks",
+    "",
+    checksTable(results),
+    "",
+  ].join("\n");
+}
+
+const DEFAULT_ANALYSIS = `${ANALYSIS_START}
+## Analysis
+
+(Write the profile of any missed bar here: what costs, how it was measured, what to fix.)
+${ANALYSIS_END}`;
+
+/** BENCHMARKS.md. */
+export function renderReport(results: BenchResults): string {
+  const m = results.machine;
+  const o = results.options;
+  return `# Benchmarks
+
+Generated by \`${results.command}\` on ${results.startedAt.slice(0, 10)} (${Math.round(results.seconds)} s). The numbers below
+are from that run; rerun \`npm run bench\` to refresh them (the Analysis section is kept).
+
+${renderSummary(results).replace(/^## .*\n/, "## Results\n")}
+Rows: requests/s at ${o.connections} connections (throughput), p50/p99 latency at ${o.connections} connections, and the same at ONE
+connection, where p99 is service time rather than queueing. Each value is the median over ${o.rounds} interleaved round(s)
+of ${o.duration} s per row and connection count. "× passthrough" is the ratio of a row's throughput to the bare passthrough
+doing the same upstream call (list HIT: to the passthrough's list against a zero-latency upstream, the design's
+comparison); "p99 added @1" is the row's one-connection p99 minus that passthrough's.
+
+${DEFAULT_ANALYSIS}
+
+## Method
+
+- **Runtime**: one workerd process started through Miniflare's API (\`new Miniflare({ workers: [...] })\`), every Worker on
+  its own direct socket (\`unsafeDirectSockets\`, \`mf.unsafeGetDirectURL\`): requests reach the Worker with nothing in
+  front, neither Miniflare's entry worker nor \`wrangler dev\`'s proxy (which costs over 1 ms a request).
+  Compatibility date: wrangler.toml's \`${results.compatibilityDate.configured}\`${
+    results.compatibilityDate.effective !== results.compatibilityDate.configured
+      ? `, clamped to \`${results.compatibilityDate.effective}\`, the newest this workerd supports (wrangler dev falls back the same way)`
+      : ""
+  }; flags as in wrangler.toml.
+- **Bundles**: \`wrangler deploy --dry-run --outdir .bench/build/...\`. identity-edge exactly as wrangler.toml deploys it;
+  the bench Workers (bench/workers/*.ts) from generated configs with the same date and flags.
+- **Targets**: (1) \`bench/workers/passthrough.ts\`, fetch the upstream and return its response: the limit;
+  (2) \`bench/workers/hono-proxy.ts\`, Hono + \`hono/proxy\` swapping in the Stripe key: what a user would otherwise write;
+  (3) identity-edge with the bench tenant (bench/tenant.ts): \`TENANTS\` as a JSON string with one server key (the
+  SHA-256 of an obviously fake \`iek_bench_...\` key), \`STRIPE_API_BASE\` = the bench upstream, \`STRIPE_KEY_BENCH\`,
+  \`CACHE_ENCRYPTION_KEY\` (32 fake bytes), \`LIST_CACHE\` and \`TENANT_REGISTRY\` KV namespaces (Miniflare's local KV),
+  both rate limiters bound with a limit no run reaches (the binding call per request is part of the cost), and
+  \`LOG_LEVEL=info\`.
+- **Logs**: identity-edge writes its JSON lines with \`console.log\` as in production. Miniflare's
+  \`handleRuntimeStdio\` drains workerd's stdout/stderr in the bench process, counting lines, access-log lines and
+  \`cache\` results and searching for the bench secrets, and discards the text: the Worker pays for producing its
+  logs, no terminal rendering is measured.
+- **Upstream** (bench/upstream.ts): a Node \`http\` server on 127.0.0.1 in its own process, fixed Stripe-shaped JSON:
+  a VerificationSession for retrieve and create (no latency), a 10-session list page after ${LIST_DELAY_MS} ms (a distant
+  Stripe) unless a request asks for 0 ms (\`x-bench-upstream-delay-ms\`, used by the passthrough's zero-latency list row
+  only). It counts what it serves, which gives the share of HITs that reached it.
+- **Requests**: server caller (\`Authorization: Bearer iek_bench_...\`). create: a form body as stripe-node sends it
+  (type, client_reference_id, metadata, two allowed document types, a return_url with a query), so the policy checks the
+  document types, adds the two required \`require_*\` options and normalizes the return_url. list MISS: a new
+  \`client_reference_id\` on every request, so each is a query never seen before: memory tier miss, KV read miss, upstream
+  call, store (memory and an encrypted KV write in \`waitUntil\`): a true miss. \`Cache-Control: no-cache\` from a server
+  key is measured separately as BYPASS (it skips the KV read but still refreshes the entry). list HIT: one fixed query,
+  primed by one request before each run; \`cache\` results of every logged line are counted (see Checks).
+- **Load**: autocannon ${m.autocannon} (programmatic API) in the bench process, ${o.connections} connections (and 1), ${o.duration} s per run,
+  ${o.warmup} s unmeasured warm-up per row first; latencies are taken from every response at full precision (autocannon's
+  own histogram keeps whole milliseconds). Rounds are interleaved: each round runs every row once, in an order rotated by
+  one each round.
+- **CPU per request** (bench/workers/edge-cpu.ts, bench/cpu.ts): \`vitest bench\` does not run under
+  @cloudflare/vitest-plugin (workers-sdk issue #10049, open), and workerd freezes its clocks during execution in
+  production, so a bench-only Worker imports the pure functions from src/ and loops N times over them; Node times whole
+  requests of N iterations against requests of zero iterations (per-iteration = (T(N) − median T(0)) / N, N sized for a
+  ~${o.cpuBatchMs} ms batch, ${o.cpuSamples} batches after a 2,000-iteration warm-up). The Worker also reports its own \`Date.now()\` delta
+  ("Worker's own clock"): in local workerd the clock does advance, and both methods agree.
+- **Bundle size**: the raw size of the built \`index.js\`, wrangler's own "gzip" figure (what the Workers size limit is
+  measured against) and zlib's at level 6.
+
+## Machine
+
+| | |
+|---|---|
+| nproc | ${m.nproc} |
+| CPU | ${m.cpuModel} |
+| Node | ${m.node} |
+| workerd | ${m.workerd} |
+| Miniflare | ${m.miniflare} |
+| wrangler | ${m.wrangler} |
+| autocannon | ${m.autocannon} |
+
+Load generator, upstream and workerd share the ${m.nproc} cores: absolute numbers are this machine's, the ratios are what
+the bars are about.
+
+## Commands
+
+\`\`\`sh
+npm run bench                      # ${"`"}tsx bench/run.ts${"`"}: full run, writes BENCHMARKS.md (about 8 min)
+npm run bench -- --quick           # 1 round x 1 s per row (the smoke test: test/node/bench-smoke.test.ts)
+npm run bench -- --rounds 5 --duration 3 --connections 10 --only edge_retrieve,pt_retrieve --no-out
+npx wrangler deploy --dry-run --outdir .bench/build/identity-edge            # the bundle, as deployed
+\`\`\`
+
+This run: \`${results.command}\`.
+`;
+}
+
+/** Keeps the hand-written analysis block of the previous BENCHMARKS.md, if any. */
+export function mergeAnalysis(report: string, previous: string | undefined): string {
+  if (!previous) return report;
+  const start = previous.indexOf(ANALYSIS_START);
+  const end = previous.indexOf(ANALYSIS_END);
+  if (start === -1 || end === -1 || end < start) return report;
+  const kept = previous.slice(start, end + ANALYSIS_END.length);
+  const s = report.indexOf(ANALYSIS_START);
+  const e = report.indexOf(ANALYSIS_END);
+  return `${report.slice(0, s)}${kept}${report.slice(e + ANALYSIS_END.length)}`;
+}

@@ -1,0 +1,165 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { buildBundles, ROOT, readManifest } from "./build.ts";
+import { CPU_CASES, type CpuResult, measureCpu } from "./cpu.ts";
+import { median, runLoad } from "./load.ts";
+import { machineInfo } from "./machine.ts";
+import { type BenchOptions, parseOptions } from "./options.ts";
+import { mergeAnalysis, renderReport, renderSummary } from "./report.ts";
+import type { BenchResults, RowResult, RunRecord } from "./results.ts";
+import { effectiveCompatibilityDate, type Runtime, startRuntime } from "./runtime.ts";
+import { SCENARIOS, type Scenario } from "./scenarios.ts";
+import { readUpstreamStats } from "./upstream.ts";
+import { spawnUpstream, stopUpstream } from "./upstream-process.ts";
+
+/**
+ * `npm run bench`: identity-edge against a bare passthrough Worker and a minimal Hono proxy, on workerd
+ * reached directly, with one upstream and one load generator, in interleaved rounds; then the edge's
+ * CPU per request and the bundle size. Prints the summary table (markdown) on stdout, progress on
+ * stderr, and writes BENCHMARKS.md (keeping its hand-written analysis block). Every load run is
+ * bounded by its duration; the whole bench stops by itself.
+ */
+
+const progress = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+
+/** One request to a row's target (priming a cache, checking the row answers at all). */
+async function probe(origin: string, s: Scenario): Promise<{ status: number; cache: string | null }> {
+  const req = s.request();
+  const path = req.nextPath ? req.nextPath() : req.path;
+  const response = await fetch(`${origin}${path}`, { method: req.method, headers: req.headers, ...(req.body !== undefined ? { body: req.body } : {}) });
+  await response.arrayBuffer();
+  return { status: response.status, cache: response.headers.get("x-cache") };
+}
+
+async function measuredRun(runtime: Runtime, upstream: string, s: Scenario, round: number, connections: number, seconds: number): Promise<RunRecord> {
+  const origin = runtime.urls[s.target];
+  if (s.expectCache === "HIT") await probe(origin, s);
+  const before = runtime.output().counts;
+  const upBefore = await readUpstreamStats(upstream);
+  const load = await runLoad(origin, s.request(), connections, seconds);
+  // Let the last log lines through workerd's stdout pipe before counting them.
+  await sleep(100);
+  const after = runtime.output().counts;
+  const upAfter = await readUpstreamStats(upstream);
+  return {
+    round,
+    connections,
+    load,
+    logLines: after.request - before.request,
+    expectedCache: s.expectCache ? after[s.expectCache] - before[s.expectCache] : undefined,
+    upstreamLists: upAfter.list - upBefore.list,
+  };
+}
+
+function summarize(s: Scenario, runs: RunRecord[], connections: number): RowResult {
+  const many = runs.filter((r) => r.connections === connections);
+  const one = runs.filter((r) => r.connections === 1);
+  const sum = (f: (r: RunRecord) => number) => runs.reduce((acc, r) => acc + f(r), 0);
+  return {
+    id: s.id,
+    label: s.label,
+    target: s.target,
+    upstreamMs: s.upstreamMs,
+    reference: s.reference,
+    expectCache: s.expectCache,
+    rps: median(many.map((r) => r.load.rps)),
+    p50Ms: median(many.map((r) => r.load.p50Ms)),
+    p99Ms: median(many.map((r) => r.load.p99Ms)),
+    rps1: median(one.map((r) => r.load.rps)),
+    p50Ms1: median(one.map((r) => r.load.p50Ms)),
+    p99Ms1: median(one.map((r) => r.load.p99Ms)),
+    requests: sum((r) => r.load.requests),
+    errors: sum((r) => r.load.errors),
+    non2xx: sum((r) => r.load.non2xx),
+    logLines: sum((r) => r.logLines),
+    expectedCache: s.expectCache ? sum((r) => r.expectedCache ?? 0) : undefined,
+    upstreamLists: sum((r) => r.upstreamLists),
+    runs,
+  };
+}
+
+async function measureRows(runtime: Runtime, upstream: string, options: BenchOptions): Promise<RowResult[]> {
+  const rows = options.only ? SCENARIOS.filter((s) => options.only?.includes(s.id)) : [...SCENARIOS];
+  if (rows.length === 0) throw new Error(`--only matched no row; rows: ${SCENARIOS.map((s) => s.id).join(", ")}`);
+  for (const s of rows) {
+    const answer = await probe(runtime.urls[s.target], s);
+    if (answer.status !== 200) throw new Error(`${s.label} answered ${answer.status} to a probe`);
+    progress(`warm-up ${s.label} (${options.warmup} s)`);
+    await runLoad(runtime.urls[s.target], s.request(), options.connections, options.warmup);
+  }
+  const runs = new Map<string, RunRecord[]>(rows.map((s) => [s.id, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    // Rotate the order each round so no row always runs right after the same neighbour.
+    const order = rows.map((_, i) => rows[(i + round) % rows.length] as Scenario);
+    for (const s of order) {
+      for (const connections of [options.connections, 1]) {
+        const record = await measuredRun(runtime, upstream, s, round, connections, options.duration);
+        runs.get(s.id)?.push(record);
+        progress(
+          `round ${round + 1}/${options.rounds} ${s.label} @${connections}: ${record.load.rps.toFixed(0)} req/s, p50 ${record.load.p50Ms.toFixed(2)} ms, p99 ${record.load.p99Ms.toFixed(2)} ms`,
+        );
+      }
+    }
+  }
+  return rows.map((s) => summarize(s, runs.get(s.id) ?? [], options.connections));
+}
+
+async function measureAllCpu(runtime: Runtime, options: BenchOptions): Promise<CpuResult[]> {
+  const results: CpuResult[] = [];
+  for (const kind of CPU_CASES) {
+    const result = await measureCpu(runtime.urls.cpu, kind, options.cpuSamples, options.cpuBatchMs, runtime.cpuNs);
+    progress(`cpu ${kind}: ${(result.medianMs * 1000).toFixed(1)} µs/iteration (N=${result.iterations})`);
+    results.push(result);
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  progress(options.noBuild ? "reusing the bundles in .bench/build" : "building bundles with wrangler deploy --dry-run");
+  const bundles = options.noBuild ? await readManifest() : await buildBundles();
+  const upstream = await spawnUpstream();
+  let runtime: Runtime | undefined;
+  try {
+    runtime = await startRuntime(bundles, upstream.url);
+    progress(`upstream ${upstream.url}; workerd targets ${JSON.stringify(runtime.urls)}`);
+    const rows = await measureRows(runtime, upstream.url, options);
+    const cpu = await measureAllCpu(runtime, options);
+    const output = runtime.output();
+    const results: BenchResults = {
+      startedAt: startedAt.toISOString(),
+      seconds: (Date.now() - startedAt.getTime()) / 1000,
+      options,
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+      machine: machineInfo(),
+      compatibilityDate: { configured: bundles.compatibilityDate, effective: effectiveCompatibilityDate(bundles.compatibilityDate) },
+      bundles,
+      rows,
+      cpu,
+      runtimeOutput: { lines: output.lines, bytes: output.bytes, secretHits: output.secretHits, sample: output.sample },
+    };
+    process.stdout.write(`${renderSummary(results)}\n`);
+    if (options.out) {
+      const path = join(ROOT, options.out);
+      const previous = await readFile(path, "utf8").catch(() => undefined);
+      await writeFile(path, mergeAnalysis(renderReport(results), previous));
+      progress(`wrote ${options.out}`);
+    }
+    if (options.json) {
+      await writeFile(join(ROOT, options.json), `${JSON.stringify(results, null, 2)}\n`);
+      progress(`wrote ${options.json}`);
+    }
+  } finally {
+    await runtime?.dispose();
+    stopUpstream(upstream.child);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,107 @@
+import type { LoadRequest } from "./load.ts";
+import type { CountedMarker, TargetName } from "./runtime.ts";
+import { BENCH_PROXY_KEY, CREATE_BODY } from "./tenant.ts";
+import { DELAY_HEADER, LIST_DELAY_MS } from "./upstream.ts";
+
+/**
+ * The rows of the bench: one target Worker, one request shape, and the row it is compared with
+ * (`reference`: the bare passthrough doing the same upstream call). All share the one upstream.
+ */
+export interface Scenario {
+  id: ScenarioId;
+  target: TargetName;
+  label: string;
+  /** Upstream latency this row's requests meet (ms). */
+  upstreamMs: number;
+  /** The passthrough row its throughput and latency are compared with (itself for passthrough rows). */
+  reference: ScenarioId;
+  /** The cache result every access-log line of this row must carry, when it is a list through the cache. */
+  expectCache?: CountedMarker;
+  /** A fresh request per run (cache misses need a query never seen before). */
+  request: () => LoadRequest;
+}
+
+export type ScenarioId =
+  | "pt_retrieve"
+  | "pt_create"
+  | "pt_list0"
+  | "pt_list"
+  | "hono_retrieve"
+  | "hono_create"
+  | "hono_list"
+  | "edge_retrieve"
+  | "edge_create"
+  | "edge_list_miss"
+  | "edge_list_bypass"
+  | "edge_list_hit";
+
+const SESSIONS = "/v1/identity/verification_sessions";
+const SESSION_ID = "vs_1Bench0000000000000001";
+const SERVER_AUTH = { authorization: `Bearer ${BENCH_PROXY_KEY}` };
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+/** The list a dashboard would poll: one page of sessions waiting for input. */
+const LIST_QUERY = "?limit=10&status=requires_input";
+
+const retrieve = (): LoadRequest => ({ method: "GET", path: `${SESSIONS}/${SESSION_ID}`, headers: { ...SERVER_AUTH } });
+const create = (): LoadRequest => ({ method: "POST", path: SESSIONS, headers: { ...SERVER_AUTH, ...FORM }, body: CREATE_BODY });
+const list = (extra: Record<string, string> = {}): LoadRequest => ({ method: "GET", path: `${SESSIONS}${LIST_QUERY}`, headers: { ...SERVER_AUTH, ...extra } });
+
+/** Distinct queries: every request a list no one asked for before (a different client_reference_id), i.e. a true miss. */
+let missCounter = 0;
+const missRun = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+function missRequest(): LoadRequest {
+  const base = list();
+  return { ...base, nextPath: () => `${SESSIONS}${LIST_QUERY}&client_reference_id=miss_${missRun}_${missCounter++}` };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { id: "pt_retrieve", target: "passthrough", label: "passthrough · retrieve", upstreamMs: 0, reference: "pt_retrieve", request: retrieve },
+  { id: "pt_create", target: "passthrough", label: "passthrough · create", upstreamMs: 0, reference: "pt_create", request: create },
+  {
+    id: "pt_list0",
+    target: "passthrough",
+    label: "passthrough · list (0 ms upstream)",
+    upstreamMs: 0,
+    reference: "pt_list0",
+    request: () => list({ [DELAY_HEADER]: "0" }),
+  },
+  { id: "pt_list", target: "passthrough", label: `passthrough · list`, upstreamMs: LIST_DELAY_MS, reference: "pt_list", request: () => list() },
+  { id: "hono_retrieve", target: "hono", label: "Hono proxy · retrieve", upstreamMs: 0, reference: "pt_retrieve", request: retrieve },
+  { id: "hono_create", target: "hono", label: "Hono proxy · create", upstreamMs: 0, reference: "pt_create", request: create },
+  { id: "hono_list", target: "hono", label: "Hono proxy · list", upstreamMs: LIST_DELAY_MS, reference: "pt_list", request: () => list() },
+  { id: "edge_retrieve", target: "edge", label: "identity-edge · retrieve", upstreamMs: 0, reference: "pt_retrieve", request: retrieve },
+  { id: "edge_create", target: "edge", label: "identity-edge · create (policy, form)", upstreamMs: 0, reference: "pt_create", request: create },
+  {
+    id: "edge_list_miss",
+    target: "edge",
+    label: "identity-edge · list MISS (new query each)",
+    upstreamMs: LIST_DELAY_MS,
+    reference: "pt_list",
+    expectCache: "MISS",
+    request: missRequest,
+  },
+  {
+    id: "edge_list_bypass",
+    target: "edge",
+    label: "identity-edge · list BYPASS (no-cache)",
+    upstreamMs: LIST_DELAY_MS,
+    reference: "pt_list",
+    expectCache: "BYPASS",
+    request: () => list({ "cache-control": "no-cache" }),
+  },
+  {
+    id: "edge_list_hit",
+    target: "edge",
+    label: "identity-edge · list HIT",
+    upstreamMs: LIST_DELAY_MS,
+    reference: "pt_list0",
+    expectCache: "HIT",
+    request: () => list(),
+  },
+];
+
+export function scenario(id: ScenarioId): Scenario {
+  const found = SCENARIOS.find((s) => s.id === id);
+  if (!found) throw new Error(`no scenario ${id}`);
+  return found;
+}

@@ -1,0 +1,91 @@
+import type { RequestState } from "../deps.ts";
+import { readBinding } from "../env.ts";
+import { ProxyError } from "../errors.ts";
+import { MIN_HS256_SECRET_BYTES } from "../auth/browser-jwt.ts";
+import { checkBrowserOrigin, originRefusalMessage } from "../auth/origin.ts";
+import { readBoundedText } from "../http/read-body.ts";
+import { tenantDirectory } from "../tenancy/directory.ts";
+import { misconfigured } from "../tenancy/tenant-secrets.ts";
+import { DEV_LOGIN_ISSUER, DEV_USER_PATTERN, mintDevToken } from "./dev-token.ts";
+
+/** The API path the demo page calls: the tenant serving it on this host is the one tokens are for. */
+export const DEMO_API_PATH = "/v1/identity/verification_sessions";
+
+/** `{"user":"alice"}` is all a login needs; anything bigger is not the demo page. */
+const MAX_LOGIN_BODY_BYTES = 1024;
+
+function requestedUser(text: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ProxyError("parameter_invalid", 'The body must be JSON: {"user": "alice"}.');
+  }
+  const user = typeof body === "object" && body !== null ? (body as { user?: unknown }).user : undefined;
+  if (typeof user !== "string" || !DEV_USER_PATTERN.test(user)) {
+    throw new ProxyError(
+      "parameter_invalid",
+      "`user` must be 1-64 letters, digits, `_`, `.`, `@` or `-`, starting with a letter or digit.",
+      {
+        param: "user",
+      },
+    );
+  }
+  return user;
+}
+
+/**
+ * `POST /demo/login` (DEV_MODE only, loopback hosts only; the caller checks both): mints a short-lived
+ * end-user token for the tenant that serves the demo's API on this host, as its identity provider
+ * would. Refused unless that tenant's browser auth is HS256 with the dev login's issuer, and unless
+ * the request is same-origin by the proxy's own browser rules. Answers `{token, subject, expires_at}`.
+ */
+export async function handleDevLogin(request: Request, state: RequestState): Promise<Response> {
+  const url = new URL(request.url);
+  const found = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).findByHost(url.host, DEMO_API_PATH);
+  if (!found)
+    throw new ProxyError("resource_missing", "No tenant serves browser callers on this host, so there is nobody to sign in to.");
+  const tenant = found.entry.tenant;
+  state.access.tenant = tenant.id;
+  if (!tenant.ok) throw misconfigured();
+  const browser = tenant.config.browser;
+  const auth = browser?.auth;
+  if (!browser || auth?.type !== "jwt" || !("hs256_secret" in auth) || auth.issuer !== DEV_LOGIN_ISSUER) {
+    throw new ProxyError(
+      "operation_not_allowed",
+      `The dev login signs only for a tenant whose browser auth is HS256 with issuer ${DEV_LOGIN_ISSUER}.`,
+    );
+  }
+  const origin = checkBrowserOrigin({
+    method: request.method,
+    secFetchSite: request.headers.get("sec-fetch-site"),
+    origin: request.headers.get("origin"),
+    ownOrigin: url.origin,
+    allowedOrigins: browser.origins,
+  });
+  if (!origin.ok) throw new ProxyError("origin_not_allowed", originRefusalMessage(origin.reason));
+  const mediaType = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "application/json") throw new ProxyError("unsupported_media_type", "The body must be application/json.");
+  const user = requestedUser(await readBoundedText(request.body, request.headers.get("content-length"), MAX_LOGIN_BODY_BYTES));
+
+  const secret = readBinding(state.env, auth.hs256_secret);
+  const key = secret === undefined ? undefined : new TextEncoder().encode(secret);
+  if (key === undefined || key.length < MIN_HS256_SECRET_BYTES) {
+    state.log.error("tenant_secret_missing", {
+      request_id: state.requestId,
+      tenant: tenant.id,
+      binding: auth.hs256_secret,
+      detail: "dev login: HS256 secret unset or too short",
+    });
+    throw misconfigured();
+  }
+  const minted = await mintDevToken(
+    { subject: user, subjectClaim: auth.subject_claim, issuer: auth.issuer, audience: auth.audience },
+    key,
+    state.deps.now(),
+  );
+  return Response.json(
+    { token: minted.token, token_type: "Bearer", subject: user, expires_at: minted.expiresAt },
+    { headers: { "Cache-Control": "no-store" } },
+  );
+}

@@ -1,0 +1,251 @@
+/**
+ * The KV tenant registry through the real request path: tenants written by the CLI's planning core
+ * into the real TENANT_REGISTRY binding are served by key and by host, env.TENANTS wins, changes
+ * and revocations take effect after the cache TTL (clock from deps.now), a tenant's own Stripe key
+ * is stored sealed and opened per request, and unknown keys cost no KV reads once remembered.
+ */
+import { env as workerEnv } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { issueProxyKey, sha256Hex } from "../../src/auth/server-key.ts";
+import type { Env } from "../../src/env.ts";
+import { generateKekBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
+import { REGISTRY_CACHE_TTL_MS } from "../../src/tenancy/registry-kv.ts";
+import { proxyKeyKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { planDelete, planRevokeKey, planSetStripeKey } from "../../src/tenancy/registry-ops.ts";
+import { KvNamespaceStore } from "../../src/tenancy/registry-store.ts";
+import { browserInit } from "../helpers/browser.ts";
+import { createHarness, type Harness, PROXY_KEYS, SECRETS, STRIPE_KEYS, testTenants } from "../helpers/harness.ts";
+import { captureLogs, findSecretLeaks } from "../helpers/log-capture.ts";
+import { countingBinding, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
+
+const SESSIONS = "/v1/identity/verification_sessions";
+const OWN_STRIPE_KEY = "sk_test_fake_registry_own_key_0123456789";
+const KEK = generateKekBase64();
+const KEK_VARS = { TENANT_KEK: KEK, TENANT_KEK_ID: "test-2026" };
+
+const kv = (workerEnv as unknown as Env).TENANT_REGISTRY as KVNamespace;
+const store = new KvNamespaceStore(kv);
+const secrets: string[] = [...SECRETS, OWN_STRIPE_KEY, KEK];
+
+let logs: ReturnType<typeof captureLogs>;
+let skew = 0;
+let reads: string[];
+let binding: KVNamespace;
+
+beforeEach(() => {
+  logs = captureLogs();
+  skew = 0;
+  ({ binding, reads } = countingBinding(kv));
+});
+afterEach(() => {
+  logs.restore();
+  logs.assertNoSecrets(secrets);
+});
+
+/** A harness whose Worker sees a fresh registry cache (a new binding object) and a movable clock. */
+function harness(vars: Record<string, unknown> = {}): Promise<Harness> {
+  return createHarness({ vars: { TENANT_REGISTRY: binding, ...vars }, now: () => Date.now() + skew });
+}
+
+/** A KV tenant with one fresh proxy key. Ids are unique per test: KV storage lives for the whole file. */
+async function kvTenant(id: string, extra: Partial<Parameters<typeof tenantConfig>[0]> = {}): Promise<string> {
+  const issued = await issueProxyKey();
+  secrets.push(issued.key);
+  await seedTenant(store, id, tenantConfig({ keys: [{ name: "backend", sha256: issued.sha256 }], ...extra }));
+  return issued.key;
+}
+
+const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+describe("serving KV tenants", () => {
+  it("a server key of a KV tenant creates a session with a shared platform key and the tenant's account", async () => {
+    const key = await kvTenant("kv-connect", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", account: "acct_1KvConnect" } });
+    const h = await harness();
+    const res = await h.post(SESSIONS, "type=document", { key });
+    expect(res.status).toBe(200);
+    const upstream = h.stub.requests.at(-1);
+    expect(upstream?.headers.apiKey).toBe(STRIPE_KEYS.globex);
+    expect(upstream?.headers.stripeAccount).toBe("acct_1KvConnect");
+    const session = (await res.json()) as { client_secret: string; url: string };
+    secrets.push(session.client_secret, session.url);
+    expect(reads).toEqual([proxyKeyKvKey(await sha256Hex(key)), tenantKvKey("kv-connect")]);
+  });
+
+  it("costs no KV read while cached, and two after the TTL", async () => {
+    const key = await kvTenant("kv-warm");
+    const h = await harness();
+    for (let i = 0; i < 5; i++) expect((await h.call(SESSIONS, { key })).status).toBe(200);
+    expect(reads).toHaveLength(2);
+    skew = REGISTRY_CACHE_TTL_MS + 1;
+    expect((await h.call(SESSIONS, { key })).status).toBe(200);
+    expect(reads).toHaveLength(4);
+  });
+
+  it("a browser request finds a KV tenant by host and path prefix", async () => {
+    await seedTenant(store, "kv-browser", {
+      ...tenantConfig({ hosts: ["kv-browser.test"], prefix: "/id" }),
+      verification: { session_types: ["document"], return_urls: ["https://kv-browser.test/done"] },
+      browser: { auth: { type: "none" }, operations: ["create", "retrieve"] },
+    });
+    const h = await harness();
+    const res = await h.call(`/id${SESSIONS}`, browserInit({ host: "kv-browser.test", method: "POST", body: "type=document" }));
+    expect(res.status).toBe(200);
+    const session = (await res.json()) as { client_secret: string; url: string };
+    secrets.push(session.client_secret, session.url);
+    expect(h.stub.requests.at(-1)?.headers.apiKey).toBe(STRIPE_KEYS.globex);
+  });
+
+  it("a KV tenant whose config fails the schema answers tenant_misconfigured; the others keep working", async () => {
+    const good = await kvTenant("kv-good");
+    const bad = await kvTenant("kv-bad");
+    const config = JSON.parse((await kv.get(tenantKvKey("kv-bad"))) ?? "{}");
+    config.verification.require_live_captur = true;
+    await kv.put(tenantKvKey("kv-bad"), JSON.stringify(config));
+    const h = await harness();
+    const res = await h.call(SESSIONS, { key: bad });
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe("tenant_misconfigured");
+    expect((await h.call(SESSIONS, { key: good })).status).toBe(200);
+    expect(logs.records()).toContainEqual(expect.objectContaining({ event: "tenant_config_invalid", tenant: "kv-bad" }));
+  });
+});
+
+describe("env.TENANTS wins", () => {
+  it("serves env tenants without reading KV, and ignores KV entries for a tenant id env.TENANTS names", async () => {
+    const shadowKey = await kvTenant("globex"); // same id as an env tenant
+    const h = await harness();
+    expect((await h.call(SESSIONS, { key: PROXY_KEYS.globex })).status).toBe(200);
+    expect(reads).toEqual([]);
+    const res = await h.call(SESSIONS, { key: shadowKey });
+    expect(res.status).toBe(401);
+    expect(h.stub.requests).toHaveLength(1);
+  });
+
+  it("a host env.TENANTS serves is never looked up in KV", async () => {
+    await seedTenant(store, "kv-squatter", {
+      ...tenantConfig({ hosts: ["app.acme.test"], prefix: "/other" }),
+      browser: { auth: { type: "none" } },
+    });
+    const h = await harness();
+    const res = await h.call(`/other${SESSIONS}`, browserInit({ method: "POST", body: "type=document" }));
+    expect(res.status).toBeGreaterThanOrEqual(400); // refused as an unknown tenant, whatever the code
+    expect(reads).toEqual([]);
+    expect(h.stub.requests).toHaveLength(0);
+  });
+});
+
+describe("changes take effect within the TTL", () => {
+  it("a revoked key works until the TTL passes, then answers 401", async () => {
+    const key = await kvTenant("kv-revoke");
+    const h = await harness();
+    expect((await h.call(SESSIONS, { key })).status).toBe(200);
+    await store.apply((await planRevokeKey(store, "kv-revoke", "backend")).changes);
+    expect((await h.call(SESSIONS, { key })).status).toBe(200);
+    skew = REGISTRY_CACHE_TTL_MS;
+    expect((await h.call(SESSIONS, { key })).status).toBe(401);
+  });
+
+  it("a deleted tenant stops working after the TTL", async () => {
+    const key = await kvTenant("kv-delete");
+    const h = await harness();
+    expect((await h.call(SESSIONS, { key })).status).toBe(200);
+    await store.apply((await planDelete(store, "kv-delete")).changes);
+    skew = REGISTRY_CACHE_TTL_MS + 1;
+    expect((await h.call(SESSIONS, { key })).status).toBe(401);
+  });
+});
+
+describe("negative caching", () => {
+  it("a flood of one unknown proxy key costs one KV read per isolate per TTL", async () => {
+    const h = await harness();
+    const unknown = (await issueProxyKey()).key;
+    secrets.push(unknown);
+    for (let i = 0; i < 25; i++) expect((await h.call(SESSIONS, { key: unknown })).status).toBe(401);
+    expect(reads).toHaveLength(1);
+    skew = REGISTRY_CACHE_TTL_MS + 1;
+    await h.call(SESSIONS, { key: unknown });
+    expect(reads).toHaveLength(2);
+  });
+
+  it("an unknown host is remembered too", async () => {
+    const h = await harness();
+    for (let i = 0; i < 10; i++) {
+      const res = await h.call(`/x${SESSIONS}`, browserInit({ host: "nobody.test", method: "POST", body: "type=document" }));
+      expect(res.status).toBeGreaterThanOrEqual(400);
+    }
+    expect(reads).toEqual(["host:nobody.test"]);
+    expect(h.stub.requests).toHaveLength(0);
+  });
+});
+
+describe("a tenant's own Stripe key, sealed in KV", () => {
+  async function sealedTenant(id: string): Promise<string> {
+    const key = await kvTenant(id, { stripe: { secret_key_ref: "kv", account: "acct_1Sealed" } });
+    const sealed = await sealSecret(OWN_STRIPE_KEY, { tenant: id, purpose: "stripe_secret_key" }, await importKek(KEK_VARS.TENANT_KEK_ID, KEK));
+    await store.apply((await planSetStripeKey(store, id, sealed)).changes);
+    return key;
+  }
+
+  it("is opened with TENANT_KEK and sent upstream; KV never holds it in plaintext", async () => {
+    const key = await sealedTenant("kv-sealed");
+    const h = await harness(KEK_VARS);
+    const res = await h.post(SESSIONS, "type=document", { key });
+    expect(res.status).toBe(200);
+    const session = (await res.json()) as { client_secret: string; url: string };
+    secrets.push(session.client_secret, session.url);
+    expect(h.stub.requests.at(-1)?.headers.apiKey).toBe(OWN_STRIPE_KEY);
+
+    const stored: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page: KVNamespaceListResult<unknown, string> = await kv.list(cursor ? { cursor } : {});
+      for (const k of page.keys) stored.push(k.name, (await kv.get(k.name)) ?? "");
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    expect(stored.join("\n")).toContain("secret:kv-sealed:stripe_key");
+    expect(findSecretLeaks(stored, [OWN_STRIPE_KEY, KEK])).toEqual([]);
+  });
+
+  it("answers tenant_misconfigured, naming the reason and no secret, when the KEK is missing or wrong", async () => {
+    const key = await sealedTenant("kv-sealed-wrong-kek");
+    const wrong = await harness({ TENANT_KEK: generateKekBase64(), TENANT_KEK_ID: "test-2026" });
+    const res = await wrong.call(SESSIONS, { key });
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe("tenant_misconfigured");
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({ event: "tenant_secret_missing", tenant: "kv-sealed-wrong-kek", detail: expect.stringContaining("does not open") }),
+    );
+    ({ binding, reads } = countingBinding(kv));
+    const none = await harness({ TENANT_KEK: undefined, TENANT_KEK_ID: undefined });
+    expect(await errorCode(await none.call(SESSIONS, { key }))).toBe("tenant_misconfigured");
+    expect(wrong.stub.requests).toHaveLength(0);
+    expect(none.stub.requests).toHaveLength(0);
+  });
+
+  it("a tenant without a stored key answers tenant_misconfigured", async () => {
+    const key = await kvTenant("kv-no-key", { stripe: { secret_key_ref: "kv" } });
+    const h = await harness(KEK_VARS);
+    expect(await errorCode(await h.call(SESSIONS, { key }))).toBe("tenant_misconfigured");
+  });
+});
+
+describe("without the binding, or when KV fails", () => {
+  it("behaves as before when TENANT_REGISTRY is not bound", async () => {
+    const key = await kvTenant("kv-unbound");
+    const h = await createHarness({ vars: { TENANT_REGISTRY: undefined } });
+    expect((await h.call(SESSIONS, { key: PROXY_KEYS.acme })).status).toBe(200);
+    expect((await h.call(SESSIONS, { key })).status).toBe(401);
+  });
+
+  it("fails closed with internal_error when KV cannot be read, and logs why", async () => {
+    const failing = { get: async () => Promise.reject(new Error("KV read failed: upstream 503")) } as unknown as KVNamespace;
+    const h = await createHarness({ vars: { TENANT_REGISTRY: failing }, tenants: await testTenants() });
+    const unknown = (await issueProxyKey()).key;
+    secrets.push(unknown);
+    const res = await h.call(SESSIONS, { key: unknown });
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe("internal_error");
+    expect(logs.records()).toContainEqual(expect.objectContaining({ event: "tenant_registry_read_failed" }));
+    expect((await h.call(SESSIONS, { key: PROXY_KEYS.acme })).status).toBe(200); // env tenants unaffected
+  });
+});

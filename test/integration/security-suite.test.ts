@@ -1,0 +1,312 @@
+/**
+ * The shared security suite: every route (all 8 operations) for both caller roles, against the same
+ * attacks: missing and invalid credentials, another tenant's key or token, another tenant's ids,
+ * cross-site requests, operations outside the caller's list, a Stripe key sent by the caller (refused,
+ * never forwarded) and a caller-supplied Stripe-Account. Each refusal is checked to forward nothing;
+ * each route also has a positive control, so a refusal cannot pass because the request was broken.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import type { OperationName } from "../../src/stripe/operations.ts";
+import { type BrowserInit, browserInit, userToken } from "../helpers/browser.ts";
+import {
+  ACME_HOST,
+  type CallInit,
+  createHarness,
+  type Harness,
+  PROXY_KEYS,
+  SECRETS,
+  STRIPE_KEYS,
+  testTenants,
+} from "../helpers/harness.ts";
+import { useLogCapture } from "../helpers/log-capture.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are Stripe JSON, read field by field in assertions.
+type Json = Record<string, any>;
+
+const INITECH_HOST = "id.initech.test";
+const INITECH_JWT_SECRET = "test-fake-initech-jwt-secret-0123456789ab";
+const INITECH_STRIPE_KEY = "sk_test_fake_initech_0123456789abcdef";
+/** A Stripe key a caller might send (its own, or one it found): never to reach upstream. */
+const CALLER_STRIPE_KEY = "sk_test_fake_caller_supplied_0123456789";
+const SUBJECT = "user_shared";
+
+const logs = useLogCapture({ secrets: [...SECRETS, INITECH_JWT_SECRET, INITECH_STRIPE_KEY, CALLER_STRIPE_KEY] });
+
+interface Ids {
+  /** An acme session in requires_input, owned by the browser user SUBJECT. */
+  session: string;
+  /** An acme verification report. */
+  report: string;
+}
+
+interface Route {
+  op: OperationName;
+  method: "GET" | "POST";
+  path(ids: Ids): string;
+  body?: string;
+}
+
+const SESSIONS = "/v1/identity/verification_sessions";
+const REPORTS = "/v1/identity/verification_reports";
+const ROUTES: Route[] = [
+  { op: "create", method: "POST", path: () => SESSIONS, body: "type=document" },
+  { op: "retrieve", method: "GET", path: (ids) => `${SESSIONS}/${ids.session}` },
+  { op: "update", method: "POST", path: (ids) => `${SESSIONS}/${ids.session}`, body: "type=document" },
+  { op: "list", method: "GET", path: () => SESSIONS },
+  { op: "cancel", method: "POST", path: (ids) => `${SESSIONS}/${ids.session}/cancel` },
+  { op: "redact", method: "POST", path: (ids) => `${SESSIONS}/${ids.session}/redact` },
+  { op: "report_retrieve", method: "GET", path: (ids) => `${REPORTS}/${ids.report}` },
+  { op: "report_list", method: "GET", path: () => REPORTS },
+];
+
+/** acme's browser operations in the harness fixture. */
+const BROWSER_OPS: readonly OperationName[] = ["create", "retrieve", "cancel"];
+/** The `reporting` server key's operations in the harness fixture. */
+const REPORTING_OPS: readonly OperationName[] = ["list", "retrieve", "report_list", "report_retrieve"];
+const ID_OPS: readonly OperationName[] = ["retrieve", "update", "cancel", "redact", "report_retrieve"];
+
+let h: Harness;
+let ids: Ids;
+
+async function json(res: Response): Promise<Json> {
+  const body = (await res.json()) as Json;
+  // A session's client_secret and url are secrets; a list's `url` is its path.
+  if (body.object === "identity.verification_session") logs.secret(body.client_secret, body.url);
+  return body;
+}
+
+async function token(subject = SUBJECT, options: Parameters<typeof userToken>[1] = {}): Promise<string> {
+  const t = await userToken(subject, options);
+  logs.secret(t);
+  return t;
+}
+
+beforeEach(async () => {
+  const tenants = await testTenants();
+  tenants.initech = {
+    hosts: [INITECH_HOST],
+    stripe: { secret_key: "STRIPE_KEY_INITECH" },
+    verification: { session_types: ["document"] },
+    browser: {
+      auth: { type: "jwt", issuer: "https://auth.initech.test", audience: "identity-edge", hs256_secret: "INITECH_JWT_SECRET" },
+      operations: ["create", "retrieve", "cancel"],
+    },
+  };
+  h = await createHarness({ tenants, vars: { STRIPE_KEY_INITECH: INITECH_STRIPE_KEY, INITECH_JWT_SECRET } });
+  const owned = await h.call(
+    `/identity${SESSIONS}`,
+    browserInit({ method: "POST", body: "type=document", token: await token() }),
+  );
+  expect(owned.status).toBe(200);
+  const forReport = await h.post(SESSIONS, "type=document", { key: PROXY_KEYS.acme });
+  expect(forReport.status).toBe(200);
+  const verified = h.stub.setOutcome((await json(forReport)).id, "verified");
+  ids = { session: (await json(owned)).id, report: String(verified.last_verification_report) };
+});
+
+function serverCall(route: Route, init: CallInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (route.body !== undefined) headers.set("Content-Type", "application/x-www-form-urlencoded");
+  return h.call(route.path(ids), {
+    method: route.method,
+    ...(route.body !== undefined ? { body: route.body } : {}),
+    ...init,
+    headers,
+  });
+}
+
+function browserCall(route: Route, init: BrowserInit = {}, prefix = "/identity"): Promise<Response> {
+  const body = route.body !== undefined ? { body: route.body } : {};
+  return h.call(`${prefix}${route.path(ids)}`, browserInit({ method: route.method, ...body, ...init }));
+}
+
+/** Asserts a Stripe-shaped refusal with `status`/`code` that forwarded nothing upstream. */
+async function expectRefused(res: Response, status: number, code: string, forwardedBefore: number): Promise<void> {
+  expect(res.status).toBe(status);
+  const body = (await res.json()) as Json;
+  expect(body.error).toMatchObject({ code });
+  expect(res.headers.get("Cache-Control")).toBe("no-store");
+  expect(h.stub.requests.length).toBe(forwardedBefore);
+}
+
+function neverForwarded(key: string): void {
+  for (const r of h.stub.requests) {
+    expect(r.headers.apiKey).not.toBe(key);
+    expect(r.headers.authorization ?? "").not.toContain(key);
+  }
+}
+
+for (const route of ROUTES) {
+  describe(`${route.op}: ${route.method} ${route.path({ session: "{id}", report: "{id}" })}`, () => {
+    describe("server callers", () => {
+      it("positive control: the tenant's own key succeeds", async () => {
+        const res = await serverCall(route, { key: PROXY_KEYS.acme });
+        expect(res.status).toBe(200);
+        await json(res);
+      });
+
+      for (const [name, authorization] of [
+        ["no credentials", undefined],
+        ["an unknown proxy key", `Bearer iek_${"Z".repeat(43)}`],
+        ["a proxy key that is too short", "Bearer iek_short"],
+        ["a malformed Authorization header", "Token abc"],
+        ["a Bearer scheme without a credential", "Bearer"],
+        ["an unknown key in Basic auth", `Basic ${btoa(`iek_${"Z".repeat(43)}:`)}`],
+      ] as const) {
+        it(`refuses ${name} (401)`, async () => {
+          const before = h.stub.requests.length;
+          const res = await serverCall(route, authorization === undefined ? {} : { headers: { Authorization: authorization } });
+          await expectRefused(res, 401, "authentication_required", before);
+        });
+      }
+
+      for (const [name, authorization] of [
+        ["as Bearer", `Bearer ${CALLER_STRIPE_KEY}`],
+        ["in Basic auth (curl -u)", `Basic ${btoa(`${CALLER_STRIPE_KEY}:`)}`],
+        ["as a restricted key", `Bearer rk_test_fake_caller_0123456789`],
+        ["equal to the tenant's own Stripe key", `Bearer ${STRIPE_KEYS.acme}`],
+      ] as const) {
+        it(`refuses a Stripe key sent ${name}, and never forwards it`, async () => {
+          const before = h.stub.requests.length;
+          const res = await serverCall(route, { headers: { Authorization: authorization } });
+          await expectRefused(res, 401, "authentication_required", before);
+          neverForwarded(CALLER_STRIPE_KEY);
+        });
+      }
+
+      it("refuses a caller-supplied Stripe-Account (403)", async () => {
+        const before = h.stub.requests.length;
+        const res = await serverCall(route, { key: PROXY_KEYS.acme, headers: { "Stripe-Account": "acct_1Victim" } });
+        await expectRefused(res, 403, "operation_not_allowed", before);
+      });
+
+      it(
+        REPORTING_OPS.includes(route.op)
+          ? "allows it to a key narrowed to it"
+          : "refuses it to a key narrowed to other operations (403)",
+        async () => {
+          const before = h.stub.requests.length;
+          const res = await serverCall(route, { key: PROXY_KEYS.acmeReadOnly });
+          if (REPORTING_OPS.includes(route.op)) {
+            expect(res.status).toBe(200);
+            await json(res);
+          } else {
+            await expectRefused(res, 403, "operation_not_allowed", before);
+          }
+        },
+      );
+
+      it("keeps another tenant's key inside that tenant", async () => {
+        const res = await serverCall(route, { key: PROXY_KEYS.globex, host: ACME_HOST });
+        if (ID_OPS.includes(route.op)) {
+          expect(res.status).toBe(404);
+          expect(((await res.json()) as Json).error).toMatchObject({ code: "resource_missing" });
+        } else {
+          expect(res.status).toBe(200);
+          const body = await json(res);
+          if (body.object === "list") {
+            expect((body.data as Json[]).map((d) => d.id)).not.toContain(ids.session);
+            expect((body.data as Json[]).map((d) => d.id)).not.toContain(ids.report);
+          }
+        }
+        // Whatever reached Stripe went with globex's key, never acme's.
+        expect(h.stub.requests.at(-1)?.headers.apiKey).toBe(STRIPE_KEYS.globex);
+      });
+    });
+
+    describe("browser callers", () => {
+      const allowed = BROWSER_OPS.includes(route.op);
+
+      it(allowed ? "positive control: the owner's token succeeds" : "refuses it even with a valid token (403)", async () => {
+        const before = h.stub.requests.length;
+        const res = await browserCall(route, { token: await token() });
+        if (allowed) {
+          expect(res.status).toBe(200);
+          await json(res);
+        } else {
+          await expectRefused(res, 403, "operation_not_allowed", before);
+        }
+      });
+
+      for (const [name, make] of [
+        ["no token", async () => undefined],
+        ["a token with a bad signature", async () => `${(await token()).slice(0, -4)}AAAA`],
+        ["an expired token", () => token(SUBJECT, { expiresIn: -600 })],
+        ["another tenant's token", () => token(SUBJECT, { secret: INITECH_JWT_SECRET, issuer: "https://auth.initech.test" })],
+        ["a token for another audience", () => token(SUBJECT, { audience: "another-api" })],
+      ] as const) {
+        it(`refuses ${name} (401)`, async () => {
+          const t = await make();
+          const before = h.stub.requests.length;
+          await expectRefused(
+            await browserCall(route, t === undefined ? {} : { token: t }),
+            401,
+            "authentication_required",
+            before,
+          );
+        });
+      }
+
+      it("refuses acme's token on another tenant's host (401)", async () => {
+        const before = h.stub.requests.length;
+        const res = await browserCall(route, { token: await token(), host: INITECH_HOST }, "");
+        await expectRefused(res, 401, "authentication_required", before);
+      });
+
+      it("does not reach another tenant's sessions and reports with the same subject", async () => {
+        const initechToken = await token(SUBJECT, { secret: INITECH_JWT_SECRET, issuer: "https://auth.initech.test" });
+        const before = h.stub.requests.length;
+        const res = await browserCall(route, { token: initechToken, host: INITECH_HOST }, "");
+        if (!allowed) {
+          await expectRefused(res, 403, "operation_not_allowed", before);
+        } else if (ID_OPS.includes(route.op)) {
+          expect(res.status).toBe(404);
+          expect(((await res.json()) as Json).error).toMatchObject({ code: "resource_missing" });
+          expect(h.stub.sessions().find((s) => s.id === ids.session)?.status).toBe("requires_input");
+        } else {
+          expect(res.status).toBe(200);
+          await json(res);
+        }
+        expect(h.stub.requests.slice(before).every((r) => r.headers.apiKey === INITECH_STRIPE_KEY)).toBe(true);
+      });
+
+      for (const [name, site, origin] of [
+        ["Sec-Fetch-Site: cross-site", "cross-site", "https://evil.test"],
+        ["Sec-Fetch-Site: same-site from a sibling", "same-site", "https://evil.acme.test"],
+        ["Origin: null (sandboxed frame)", null, "null"],
+        ["a lookalike origin", null, "https://app.acme.test.evil.test"],
+      ] as const) {
+        it(`refuses a cross-site request: ${name} (403)`, async () => {
+          const before = h.stub.requests.length;
+          await expectRefused(
+            await browserCall(route, { token: await token(), site, origin }),
+            403,
+            "origin_not_allowed",
+            before,
+          );
+        });
+      }
+
+      it("refuses a Stripe key from a browser, and never forwards it", async () => {
+        const before = h.stub.requests.length;
+        await expectRefused(await browserCall(route, { token: CALLER_STRIPE_KEY }), 401, "authentication_required", before);
+        neverForwarded(CALLER_STRIPE_KEY);
+      });
+
+      it("refuses a caller-supplied Stripe-Account (403)", async () => {
+        const before = h.stub.requests.length;
+        const res = await browserCall(route, { token: await token(), headers: { "Stripe-Account": "acct_1Victim" } });
+        await expectRefused(res, 403, "operation_not_allowed", before);
+      });
+
+      if (allowed && ID_OPS.includes(route.op)) {
+        it("answers another user's session as missing (404)", async () => {
+          const res = await browserCall(route, { token: await token("user_other") });
+          expect(res.status).toBe(404);
+          expect(((await res.json()) as Json).error).toMatchObject({ code: "resource_missing", param: "session" });
+          expect(h.stub.requests.filter((r) => r.method === "POST" && r.path.includes(ids.session))).toHaveLength(0);
+        });
+      }
+    });
+  });
+}

@@ -1,0 +1,251 @@
+/**
+ * The operator CLI (`npm run tenants`): every command against an in-memory store, then the real
+ * process against wrangler's local KV state (`--local --persist-to`), which needs no account and no
+ * network, and which a Worker (Miniflare, as under `wrangler dev`) then reads.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type CliIo, parseDotenv, runTenantsCli } from "../../scripts/tenants/cli.ts";
+import { sha256Hex } from "../../src/auth/server-key.ts";
+import { generateKekBase64, parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
+import { KvTenantRegistry } from "../../src/tenancy/registry-kv.ts";
+import { hostKvKey, proxyKeyKvKey, stripeSecretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { findSecretLeaks } from "../helpers/log-capture.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const STRIPE_KEY = "sk_test_fake_cli_0123456789abcdef";
+const KEK = generateKekBase64();
+
+const ACME = {
+  hosts: ["app.acme.test"],
+  path_prefix: "/identity",
+  stripe: { secret_key_ref: "kv", account: "acct_1Acme" },
+  verification: { session_types: ["document"], return_urls: ["https://app.acme.test/identity/done"] },
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "tenants-cli-test-"));
+  await writeFile(join(dir, "acme.json"), JSON.stringify(ACME));
+  await writeFile(join(dir, "acme-moved.json"), JSON.stringify({ ...ACME, hosts: ["id.acme.test"] }));
+  await writeFile(join(dir, "bad.json"), JSON.stringify({ ...ACME, stripe: { secret_key: "sk_test_pastedhere123" } }));
+  await writeFile(join(dir, "kek.env"), `# test KEK\nTENANT_KEK="${KEK}"\nTENANT_KEK_ID=test-1\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+function memoryIo(store: MemoryKvStore, env: Record<string, string | undefined> = {}, stdin = ""): CliIo & { outLines: string[]; errLines: string[] } {
+  const outLines: string[] = [];
+  const errLines: string[] = [];
+  return {
+    outLines,
+    errLines,
+    out: (t) => outLines.push(t),
+    err: (t) => errLines.push(t),
+    readSecret: async () => stdin,
+    env,
+    store,
+  };
+}
+
+describe("tenants CLI, in-memory store", () => {
+  let store: MemoryKvStore;
+  const run = async (argv: string[], env: Record<string, string | undefined> = {}, stdin = ""): Promise<Run> => {
+    const io = memoryIo(store, env, stdin);
+    const code = await runTenantsCli(argv, io);
+    return { code, out: io.outLines.join("\n"), err: io.errLines.join("\n") };
+  };
+
+  beforeEach(() => {
+    store = new MemoryKvStore();
+  });
+
+  it("put --dry-run prints the plan and writes nothing; put writes the config and its index", async () => {
+    const dry = await run(["put", "acme", join(dir, "acme.json"), "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.err).toContain("Would apply 2 change(s)");
+    expect(dry.err).toContain(`put    ${tenantKvKey("acme")}`);
+    expect(dry.err).toContain("set-stripe-key acme"); // a kv-keyed tenant without a key yet
+    expect(store.data.size).toBe(0);
+
+    expect((await run(["put", "acme", join(dir, "acme.json")])).code).toBe(0);
+    expect([...store.data.keys()].sort()).toEqual([hostKvKey("app.acme.test"), tenantKvKey("acme")]);
+    expect((await run(["put", "acme", join(dir, "acme.json")])).err).toContain("No change needed");
+  });
+
+  it("put refuses an invalid config and writes nothing", async () => {
+    const res = await run(["put", "acme", join(dir, "bad.json")]);
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/error: acme\.stripe\.secret_key: .*Stripe secret/);
+    expect(res.err).not.toContain("sk_test_pastedhere123");
+    expect(store.data.size).toBe(0);
+  });
+
+  it("get, list, new-key, revoke-key, delete", async () => {
+    await run(["put", "acme", join(dir, "acme.json")]);
+    expect((await run(["list"])).out).toBe("acme");
+
+    const dry = await run(["new-key", "acme", "backend", "--dry-run"]);
+    expect(dry.out).toBe(""); // no key is shown for a key that is not stored
+    const issued = await run(["new-key", "acme", "backend", "--operations", "create,retrieve"]);
+    expect(issued.code).toBe(0);
+    const key = issued.out.trim();
+    expect(key).toMatch(/^iek_[A-Za-z0-9_-]{43}$/);
+    const hash = await sha256Hex(key);
+    expect(JSON.parse(store.data.get(proxyKeyKvKey(hash)) ?? "null")).toEqual({ tenant: "acme", name: "backend" });
+    expect(findSecretLeaks([...store.data.values()], [key])).toEqual([]);
+
+    const got = await run(["get", "acme"]);
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.out).server_keys).toEqual([{ name: "backend", sha256: hash, operations: ["create", "retrieve"] }]);
+    expect(got.err).toContain("NO key is stored");
+    expect(got.err).toContain("indexes: consistent");
+
+    // Moving the tenant to a new host keeps its key (the file has no server_keys) and moves the index.
+    const moved = await run(["put", "acme", join(dir, "acme-moved.json")]);
+    expect(moved.err).toContain("keeps the 1 proxy key(s)");
+    expect(store.data.has(hostKvKey("app.acme.test"))).toBe(false);
+    expect(store.data.has(hostKvKey("id.acme.test"))).toBe(true);
+    expect(store.data.has(proxyKeyKvKey(hash))).toBe(true);
+
+    expect((await run(["revoke-key", "acme", "backend"])).code).toBe(0);
+    expect(store.data.has(proxyKeyKvKey(hash))).toBe(false);
+
+    expect((await run(["delete", "acme"])).err).toContain("--yes");
+    expect((await run(["delete", "acme", "--yes"])).code).toBe(0);
+    expect(store.data.size).toBe(0);
+    expect((await run(["get", "acme"])).code).toBe(1);
+  });
+
+  it("set-stripe-key seals the key from stdin or a named variable, never stores it in plaintext, and rotate-kek re-seals", async () => {
+    await run(["put", "acme", join(dir, "acme.json")]);
+    expect((await run(["set-stripe-key", "acme"], {}, STRIPE_KEY)).err).toContain("TENANT_KEK and TENANT_KEK_ID must be set");
+
+    const fromStdin = await run(["set-stripe-key", "acme", "--env-file", join(dir, "kek.env")], {}, `${STRIPE_KEY}\n`);
+    expect(fromStdin.code).toBe(0);
+    const sealed = parseSealedSecret(store.data.get(stripeSecretKvKey("acme")) ?? "");
+    expect(sealed?.kek_id).toBe("test-1");
+    expect(findSecretLeaks([...store.data.values()], [STRIPE_KEY, KEK])).toEqual([]);
+    expect(`${fromStdin.out}\n${fromStdin.err}`).not.toContain(STRIPE_KEY);
+
+    const fromEnv = await run(["set-stripe-key", "acme", "--from-env", "ACME_STRIPE_KEY"], { ACME_STRIPE_KEY: STRIPE_KEY, TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" });
+    expect(fromEnv.code).toBe(0);
+    expect((await run(["get", "acme"])).err).toContain("sealed in the registry under KEK test-1");
+
+    const notAKey = await run(["set-stripe-key", "acme"], { TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" }, "pk_test_publishable");
+    expect(notAKey.code).toBe(1);
+    expect(notAKey.err).not.toContain("pk_test_publishable");
+
+    const newKek = generateKekBase64();
+    const rotateEnv = { TENANT_KEK: newKek, TENANT_KEK_ID: "test-2", TENANT_KEK_PREVIOUS: KEK, TENANT_KEK_PREVIOUS_ID: "test-1" };
+    const rotated = await run(["rotate-kek"], rotateEnv);
+    expect(rotated.code).toBe(0);
+    expect(rotated.err).toContain("KEK test-1 → test-2");
+    expect(parseSealedSecret(store.data.get(stripeSecretKvKey("acme")) ?? "")?.kek_id).toBe("test-2");
+    expect(findSecretLeaks([...store.data.values(), rotated.out, rotated.err], [STRIPE_KEY, KEK, newKek])).toEqual([]);
+  });
+
+  it("takes no secret from argv", async () => {
+    const res = await run(["set-stripe-key", "acme", STRIPE_KEY], { TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" });
+    expect(res.code).toBe(2);
+    expect(store.data.size).toBe(0);
+  });
+
+  it("prints usage for unknown commands and options", async () => {
+    expect((await run(["frobnicate"])).code).toBe(2);
+    expect((await run(["list", "--bogus"])).code).toBe(2);
+    expect((await run(["new-key", "acme", "k", "--operations", "delete_everything"])).err).toContain("unknown operation");
+  });
+
+  it("parses dotenv files", () => {
+    expect(parseDotenv(`# c\nA=1\nexport B="two words"\nC='x=y'\n  bad line\n`)).toEqual({ A: "1", B: "two words", C: "x=y" });
+  });
+});
+
+/** Runs the real CLI process (tsx, as `npm run tenants` does). */
+function cli(args: string[], stdin?: string): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/tenants.ts"), ...args], {
+      cwd: root,
+      env: { ...process.env, TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolveRun({ code: code ?? -1, out, err }));
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+describe("tenants CLI against wrangler's local KV state (offline, no account)", () => {
+  it("put, get, list, new-key, set-stripe-key, delete; a Worker then reads what it wrote", async () => {
+    const state = join(dir, "state");
+    const local = ["--local", "--persist-to", state];
+
+    const dry = await cli(["put", "acme", join(dir, "acme.json"), "--dry-run", ...local]);
+    expect(dry.code, dry.err).toBe(0);
+    expect(dry.err).toContain("Would apply 2 change(s) to TENANT_REGISTRY, local state in");
+
+    expect((await cli(["list", ...local])).out.trim()).toBe("");
+    const put = await cli(["put", "acme", join(dir, "acme.json"), ...local]);
+    expect(put.code, put.err).toBe(0);
+
+    const issued = await cli(["new-key", "acme", "backend", ...local]);
+    expect(issued.code, issued.err).toBe(0);
+    const key = issued.out.trim();
+    expect(key).toMatch(/^iek_/);
+
+    const sealed = await cli(["set-stripe-key", "acme", ...local], STRIPE_KEY);
+    expect(sealed.code, sealed.err).toBe(0);
+
+    expect((await cli(["list", ...local])).out.trim()).toBe("acme");
+    const got = await cli(["get", "acme", ...local]);
+    expect(got.code, got.err).toBe(0);
+    expect(got.err).toContain("indexes: consistent");
+    expect(got.err).toContain("sealed in the registry under KEK test-1");
+
+    // The state is wrangler dev's: a Worker runtime over the same directory resolves the key.
+    const mf = new Miniflare({
+      modules: true,
+      script: "export default { fetch() { return new Response('') } }",
+      kvNamespaces: { TENANT_REGISTRY: "00000000000000000000000000000001" },
+      kvPersist: join(state, "v3", "kv"),
+    });
+    try {
+      const kv = await mf.getKVNamespace("TENANT_REGISTRY");
+      const registry = new KvTenantRegistry({ get: (k) => kv.get(k) });
+      const entry = await registry.findByKeyHash(await sha256Hex(key), { now: 0, isEnvTenant: () => false, warn: () => {} });
+      expect(entry?.tenant.id).toBe("acme");
+      expect(entry?.name).toBe("backend");
+      const values = await Promise.all((await kv.list()).keys.map(async (k) => `${k.name}=${await kv.get(k.name)}`));
+      expect(findSecretLeaks(values, [STRIPE_KEY, KEK, key])).toEqual([]);
+    } finally {
+      await mf.dispose();
+    }
+
+    const del = await cli(["delete", "acme", "--yes", ...local]);
+    expect(del.code, del.err).toBe(0);
+    expect((await cli(["list", ...local])).out.trim()).toBe("");
+    for (const run of [dry, put, issued, sealed, got, del]) expect(findSecretLeaks([run.err], [STRIPE_KEY, KEK, key])).toEqual([]);
+  }, 180_000);
+});

@@ -1,0 +1,253 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { bytesToBase64, importKek, openSecret, sealSecret } from "../../src/tenancy/key-encryption.ts";
+import { hostKvKey, proxyKeyKvKey, stripeSecretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import {
+  listTenantIds,
+  type Plan,
+  planAddKey,
+  planDelete,
+  planPut,
+  planRevokeKey,
+  planRotateKek,
+  planSetStripeKey,
+} from "../../src/tenancy/registry-ops.ts";
+import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
+
+let store: MemoryKvStore;
+const json = (key: string): unknown => {
+  const text = store.data.get(key);
+  return text === undefined ? undefined : JSON.parse(text);
+};
+const ops = (plan: Plan) => plan.changes.map((c) => `${c.op} ${c.key}`);
+
+async function apply(plan: Promise<Plan> | Plan): Promise<Plan> {
+  const p = await plan;
+  expect(p.errors).toEqual([]);
+  await store.apply(p.changes);
+  return p;
+}
+
+/** Every index entry agrees with the configs, and every config is fully indexed. */
+function expectConsistent(): void {
+  const expectedHosts = new Map<string, { tenant: string; prefix: string }[]>();
+  const expectedKeys = new Map<string, { tenant: string; name: string }>();
+  for (const [key, text] of store.data) {
+    if (!key.startsWith("tenant:")) continue;
+    const id = key.slice("tenant:".length);
+    const config = JSON.parse(text);
+    for (const host of config.hosts ?? []) {
+      const list = expectedHosts.get(host) ?? [];
+      list.push({ tenant: id, prefix: config.path_prefix ?? "" });
+      expectedHosts.set(host, list);
+    }
+    for (const k of config.server_keys ?? []) expectedKeys.set(k.sha256, { tenant: id, name: k.name });
+  }
+  const actualHosts = new Map<string, unknown>();
+  const actualKeys = new Map<string, unknown>();
+  for (const [key, text] of store.data) {
+    if (key.startsWith("host:")) actualHosts.set(key.slice(5), JSON.parse(text));
+    if (key.startsWith("key:")) actualKeys.set(key.slice(4), JSON.parse(text));
+  }
+  const sorted = (m: Map<string, { tenant: string; prefix: string }[]>) =>
+    new Map([...m].map(([h, l]) => [h, [...l].sort((a, b) => a.tenant.localeCompare(b.tenant))]));
+  expect(actualHosts).toEqual(sorted(expectedHosts));
+  expect(actualKeys).toEqual(expectedKeys);
+}
+
+beforeEach(() => {
+  store = new MemoryKvStore();
+});
+
+describe("planPut", () => {
+  it("writes the config, then one host entry per host and one key entry per key", async () => {
+    const plan = await apply(
+      planPut(store, "acme", tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "backend", sha256: fakeHash(1) }] })),
+    );
+    expect(ops(plan)).toEqual([`put ${tenantKvKey("acme")}`, `put ${hostKvKey("a.test")}`, `put ${hostKvKey("b.test")}`, `put ${proxyKeyKvKey(fakeHash(1))}`]);
+    expect(json(hostKvKey("a.test"))).toEqual([{ tenant: "acme", prefix: "/id" }]);
+    expect(json(proxyKeyKvKey(fakeHash(1)))).toEqual({ tenant: "acme", name: "backend" });
+    expectConsistent();
+  });
+
+  it("is idempotent: the same config again changes nothing", async () => {
+    const config = tenantConfig({ hosts: ["a.test"], keys: [{ name: "k", sha256: fakeHash(1) }] });
+    await apply(planPut(store, "acme", config));
+    expect((await planPut(store, "acme", config)).changes).toEqual([]);
+  });
+
+  it("moves indexes when hosts, prefix and keys change, removing stale entries", async () => {
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "old", sha256: fakeHash(1) }] })));
+    const plan = await apply(planPut(store, "acme", tenantConfig({ hosts: ["b.test", "c.test"], prefix: "/kyc", keys: [{ name: "new", sha256: fakeHash(2) }] })));
+    expect(ops(plan).sort()).toEqual(
+      [
+        `put ${tenantKvKey("acme")}`,
+        `delete ${hostKvKey("a.test")}`,
+        `put ${hostKvKey("b.test")}`,
+        `put ${hostKvKey("c.test")}`,
+        `put ${proxyKeyKvKey(fakeHash(2))}`,
+        `delete ${proxyKeyKvKey(fakeHash(1))}`,
+      ].sort(),
+    );
+    expect(plan.notes).toContain("revokes proxy key acme/old");
+    expect(plan.changes[0]?.key).toBe(tenantKvKey("acme")); // the config (the truth) goes first
+    expectConsistent();
+  });
+
+  it("keeps another tenant's entry on a shared host", async () => {
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["shared.test"], prefix: "/acme" })));
+    await apply(planPut(store, "globex", tenantConfig({ hosts: ["shared.test"], prefix: "/globex" })));
+    expect(json(hostKvKey("shared.test"))).toEqual([
+      { tenant: "acme", prefix: "/acme" },
+      { tenant: "globex", prefix: "/globex" },
+    ]);
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["other.test"], prefix: "/acme" })));
+    expect(json(hostKvKey("shared.test"))).toEqual([{ tenant: "globex", prefix: "/globex" }]);
+    expectConsistent();
+  });
+
+  it("repairs a missing index entry", async () => {
+    const config = tenantConfig({ hosts: ["a.test"], keys: [{ name: "k", sha256: fakeHash(1) }] });
+    await apply(planPut(store, "acme", config));
+    store.data.delete(proxyKeyKvKey(fakeHash(1)));
+    expect(ops(await planPut(store, "acme", config))).toEqual([`put ${proxyKeyKvKey(fakeHash(1))}`]);
+  });
+
+  it("keeps stored keys when the file has no server_keys, and says so", async () => {
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["a.test"], keys: [{ name: "k", sha256: fakeHash(1) }] })));
+    const { server_keys: _, ...withoutKeys } = tenantConfig({ hosts: ["a.test", "b.test"] });
+    const plan = await apply(planPut(store, "acme", withoutKeys));
+    expect(plan.notes[0]).toMatch(/keeps the 1 proxy key/);
+    expect((json(tenantKvKey("acme")) as { server_keys: unknown[] }).server_keys).toHaveLength(1);
+    expectConsistent();
+  });
+
+  describe("refuses, writing nothing", () => {
+    beforeEach(async () => {
+      await apply(planPut(store, "acme", tenantConfig({ hosts: ["app.test"], prefix: "/acme", keys: [{ name: "k", sha256: fakeHash(1) }] })));
+    });
+
+    it.each([
+      ["a schema error", tenantConfig({ hosts: ["App.Test"] }), "globex.hosts[0]"],
+      ["an unknown field", { ...tenantConfig(), extra: 1 }, "globex.extra"],
+      ["a host+prefix another tenant serves", tenantConfig({ hosts: ["app.test"], prefix: "/acme" }), "globex.hosts[0]"],
+      ["an overlapping prefix on a shared host", tenantConfig({ hosts: ["app.test"] }), "globex.hosts[0]"],
+      ["the same host with :443", tenantConfig({ hosts: ["app.test:443"], prefix: "/acme/x" }), "globex.hosts[0]"],
+      ["a key hash another tenant holds", tenantConfig({ keys: [{ name: "k", sha256: fakeHash(1) }] }), "globex.server_keys[0].sha256"],
+      ["a pasted Stripe key", tenantConfig({ stripe: { secret_key: "sk_test_abcdefghijkl" } }), "globex.stripe.secret_key"],
+      ["both secret_key and secret_key_ref", tenantConfig({ stripe: { secret_key: "S", secret_key_ref: "kv" } }), "globex.stripe.secret_key"],
+      ["neither secret_key nor secret_key_ref", tenantConfig({ stripe: { account: "acct_1" } }), "globex.stripe.secret_key"],
+    ])("%s", async (_, config, path) => {
+      const before = new Map(store.data);
+      const plan = await planPut(store, "globex", config);
+      expect(plan.changes).toEqual([]);
+      expect(plan.errors.map((e) => e.path)).toContain(path);
+      expect(store.data).toEqual(before);
+    });
+
+    it("a bad tenant id", async () => {
+      expect((await planPut(store, "Bad Id", tenantConfig())).errors[0]?.path).toBe("Bad Id");
+    });
+
+    it("a whole TENANTS map instead of one config", async () => {
+      expect((await planPut(store, "x", [tenantConfig()])).errors[0]?.message).toMatch(/one tenant's config/);
+    });
+  });
+
+  it("accepts a stale index entry of another tenant and takes it over", async () => {
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["app.test"], keys: [{ name: "k", sha256: fakeHash(1) }] })));
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["app.test"] })));
+    store.data.set(proxyKeyKvKey(fakeHash(1)), JSON.stringify({ tenant: "acme", name: "k" })); // stale
+    await apply(planPut(store, "globex", tenantConfig({ keys: [{ name: "k2", sha256: fakeHash(1) }] })));
+    expect(json(proxyKeyKvKey(fakeHash(1)))).toEqual({ tenant: "globex", name: "k2" });
+  });
+
+  it("notes a tenant that reads its key from KV before one is stored", async () => {
+    const plan = await planPut(store, "acme", tenantConfig({ stripe: { secret_key_ref: "kv" } }));
+    expect(plan.errors).toEqual([]);
+    expect(plan.notes.join()).toMatch(/set-stripe-key acme/);
+  });
+});
+
+describe("planDelete", () => {
+  it("removes the config, its index entries and its sealed key, and nothing of others", async () => {
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["shared.test"], prefix: "/a", keys: [{ name: "k", sha256: fakeHash(1) }] })));
+    await apply(planPut(store, "globex", tenantConfig({ hosts: ["shared.test"], prefix: "/g", keys: [{ name: "k", sha256: fakeHash(2) }] })));
+    store.data.set(stripeSecretKvKey("acme"), "{}");
+    const plan = await apply(planDelete(store, "acme"));
+    expect(plan.changes[0]).toMatchObject({ op: "delete", key: tenantKvKey("acme") });
+    expect([...store.data.keys()].sort()).toEqual([hostKvKey("shared.test"), proxyKeyKvKey(fakeHash(2)), tenantKvKey("globex")].sort());
+    expectConsistent();
+    expect(await listTenantIds(store)).toEqual(["globex"]);
+  });
+
+  it("refuses an unknown tenant", async () => {
+    expect((await planDelete(store, "nobody")).errors[0]?.message).toMatch(/no such tenant/);
+  });
+});
+
+describe("planAddKey / planRevokeKey", () => {
+  beforeEach(async () => {
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["a.test"] })));
+  });
+
+  it("adds a key to the config and the index, with its operations", async () => {
+    await apply(planAddKey(store, "acme", { name: "backend", sha256: fakeHash(7), operations: ["list"] }));
+    expect((json(tenantKvKey("acme")) as { server_keys: unknown[] }).server_keys).toEqual([{ name: "backend", sha256: fakeHash(7), operations: ["list"] }]);
+    expect(json(proxyKeyKvKey(fakeHash(7)))).toEqual({ tenant: "acme", name: "backend" });
+    expectConsistent();
+  });
+
+  it("refuses a duplicate name and an unknown tenant", async () => {
+    await apply(planAddKey(store, "acme", { name: "backend", sha256: fakeHash(7) }));
+    expect((await planAddKey(store, "acme", { name: "backend", sha256: fakeHash(8) })).errors[0]?.message).toMatch(/already has a key named backend/);
+    expect((await planAddKey(store, "nobody", { name: "backend", sha256: fakeHash(8) })).errors[0]?.message).toMatch(/no such tenant/);
+  });
+
+  it("revokes: the config first, then the index entry", async () => {
+    await apply(planAddKey(store, "acme", { name: "backend", sha256: fakeHash(7) }));
+    const plan = await apply(planRevokeKey(store, "acme", "backend"));
+    expect(ops(plan)).toEqual([`put ${tenantKvKey("acme")}`, `delete ${proxyKeyKvKey(fakeHash(7))}`]);
+    expectConsistent();
+    expect((await planRevokeKey(store, "acme", "backend")).errors[0]?.message).toMatch(/no key named backend/);
+  });
+});
+
+describe("planSetStripeKey / planRotateKek", () => {
+  const STRIPE_KEY = "sk_test_fake_rotate_0123456789abcdef";
+  const kek = (id: string, fill: number) => importKek(id, bytesToBase64(new Uint8Array(32).fill(fill)));
+
+  it("stores a sealed key, and rotation re-seals every key not under the new KEK", async () => {
+    const [oldKek, newKek] = [await kek("old", 1), await kek("new", 2)];
+    for (const id of ["acme", "globex"]) await seedTenant(store, id, tenantConfig({ stripe: { secret_key_ref: "kv" } }));
+    for (const id of ["acme", "globex"]) {
+      const sealed = await sealSecret(STRIPE_KEY, { tenant: id, purpose: "stripe_secret_key" }, oldKek);
+      const plan = await apply(planSetStripeKey(store, id, sealed));
+      expect(plan.notes).toEqual([]);
+    }
+    for (const value of store.data.values()) expect(value).not.toContain(STRIPE_KEY);
+
+    const rotation = await apply(planRotateKek(store, [newKek, oldKek], newKek));
+    expect(ops(rotation).sort()).toEqual([`put ${stripeSecretKvKey("acme")}`, `put ${stripeSecretKvKey("globex")}`]);
+    for (const id of ["acme", "globex"]) {
+      const sealed = json(stripeSecretKvKey(id)) as Parameters<typeof openSecret>[0];
+      expect(sealed.kek_id).toBe("new");
+      expect(await openSecret(sealed, { tenant: id, purpose: "stripe_secret_key" }, [newKek])).toBe(STRIPE_KEY);
+    }
+    expect((await planRotateKek(store, [newKek], newKek)).changes).toEqual([]);
+  });
+
+  it("refuses a rotation when a stored key cannot be opened, writing nothing", async () => {
+    await seedTenant(store, "acme", tenantConfig({ stripe: { secret_key_ref: "kv" } }));
+    await apply(planSetStripeKey(store, "acme", await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("lost", 3))));
+    const plan = await planRotateKek(store, [await kek("new", 2)], await kek("new", 2));
+    expect(plan.changes).toEqual([]);
+    expect(plan.errors[0]?.path).toBe(stripeSecretKvKey("acme"));
+  });
+
+  it("notes a tenant whose config still names a binding", async () => {
+    await seedTenant(store, "acme", tenantConfig());
+    const plan = await planSetStripeKey(store, "acme", await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("k", 1)));
+    expect(plan.notes[0]).toMatch(/secret_key_ref/);
+  });
+});
