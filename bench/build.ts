@@ -59,7 +59,9 @@ function runWrangler(args: string[]): Promise<string> {
       out += chunk.toString("utf8");
     });
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`wrangler ${args.join(" ")} failed (${code}):\n${out}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolvePromise(out) : reject(new Error(`wrangler ${args.join(" ")} failed (${code}):\n${out}`)),
+    );
   });
 }
 
@@ -91,7 +93,12 @@ async function buildBenchWorker(name: string, entry: string, compat: { date: str
   const dir = join(BUILD_DIR, name);
   await mkdir(dir, { recursive: true });
   const configPath = join(dir, "wrangler.json");
-  const config = { name: `bench-${name}`, main: join(ROOT, entry), compatibility_date: compat.date, compatibility_flags: compat.flags };
+  const config = {
+    name: `bench-${name}`,
+    main: join(ROOT, entry),
+    compatibility_date: compat.date,
+    compatibility_flags: compat.flags,
+  };
   await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   const outdir = join(dir, "out");
   const output = await runWrangler(["deploy", "--dry-run", "--config", configPath, "--outdir", outdir]);
@@ -108,7 +115,15 @@ export async function buildBundles(): Promise<Bundles> {
     buildBenchWorker("hono-proxy", "bench/workers/hono-proxy.ts", compat),
   ]);
   const cpu = await buildBenchWorker("edge-cpu", "bench/workers/edge-cpu.ts", compat);
-  const bundles = { edge, edgeMinified, passthrough, hono, cpu, compatibilityDate: compat.date, compatibilityFlags: compat.flags };
+  const bundles = {
+    edge,
+    edgeMinified,
+    passthrough,
+    hono,
+    cpu,
+    compatibilityDate: compat.date,
+    compatibilityFlags: compat.flags,
+  };
   await writeManifest(bundles);
   return bundles;
 }

@@ -50,26 +50,45 @@ interface Answer {
   clockMs: number;
 }
 
-async function timed(origin: string, kind: CpuCase, n: number, cpuNs: () => number): Promise<{ ms: number; cpuMs: number; answer: Answer }> {
+/** Lets workerd's thread go idle, so Linux has accounted all the CPU time it used (at ticks and switches). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+async function timed(
+  origin: string,
+  kind: CpuCase,
+  n: number,
+  cpuNs: () => number,
+): Promise<{ ms: number; cpuMs: number; answer: Answer }> {
   const cpuStart = cpuNs();
   const start = process.hrtime.bigint();
   const response = await fetch(`${origin}/?case=${kind}&n=${n}`);
   const text = await response.text();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  await settle();
   const cpuMs = (cpuNs() - cpuStart) / 1e6;
   if (response.status !== 200) throw new Error(`cpu case ${kind} answered ${response.status}: ${text}`);
   return { ms, cpuMs, answer: JSON.parse(text) as Answer };
 }
 
 /** Measures one case: warm-up, calibrate N so a batch lasts about `batchMs`, then `samples` pairs. */
-export async function measureCpu(origin: string, kind: CpuCase, samples: number, batchMs: number, cpuNs: () => number): Promise<CpuResult> {
+export interface CpuSampling {
+  samples: number;
+  /** Target duration of one batch (ms). */
+  batchMs: number;
+  /** Unmeasured iterations first. */
+  warmup: number;
+}
+
+export async function measureCpu(origin: string, kind: CpuCase, sampling: CpuSampling, cpuNs: () => number): Promise<CpuResult> {
+  const { samples, batchMs, warmup } = sampling;
   const useCpu = Number.isFinite(cpuNs());
   // Warm-up: let V8 tier up the code paths of this case.
-  await timed(origin, kind, 2000, cpuNs);
-  const probe = await timed(origin, kind, 1000, cpuNs);
+  await timed(origin, kind, warmup, cpuNs);
+  const probeN = Math.max(100, Math.min(1000, warmup));
+  const probe = await timed(origin, kind, probeN, cpuNs);
   const empty = await timed(origin, kind, 0, cpuNs);
   const cost = (t: { ms: number; cpuMs: number }) => (useCpu ? t.cpuMs : t.ms);
-  const perIteration = Math.max(0.0005, (cost(probe) - cost(empty)) / 1000);
+  const perIteration = Math.max(0.0005, (cost(probe) - cost(empty)) / probeN);
   const n = Math.min(200_000, Math.max(100, Math.round(batchMs / perIteration)));
   const base: { ms: number; cpuMs: number }[] = [];
   const batches: { ms: number; cpuMs: number }[] = [];

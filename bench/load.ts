@@ -52,6 +52,8 @@ export function runLoad(origin: string, request: LoadRequest, connections: numbe
         connections,
         duration: durationSeconds,
         timeout: 10,
+        // autocannon only checks for the end of the run at each sample tick (1 s by default).
+        sampleInt: 50,
         method: request.method,
         headers: request.headers,
         ...(request.body !== undefined ? { body: request.body } : {}),

@@ -11,6 +11,8 @@ export interface BenchOptions {
   cpuSamples: number;
   /** Target wall time of one CPU batch (ms). */
   cpuBatchMs: number;
+  /** Unmeasured iterations per CPU case first, so V8 optimizes the code. */
+  cpuWarmup: number;
   quick: boolean;
   /** Markdown report to write (BENCHMARKS.md for a full run; none for --quick unless given). */
   out: string | undefined;
@@ -20,33 +22,40 @@ export interface BenchOptions {
   noBuild: boolean;
   /** Only these rows (comma-separated ids), for profiling. */
   only: string[] | undefined;
+  /** Re-render the report from a results file written with --json, without measuring. */
+  render: string | undefined;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--connections N] [--warmup S]
                            [--cpu-samples N] [--out FILE | --no-out] [--json FILE] [--no-build] [--only id,id]
+                           [--render RESULTS.json]
   default: 5 rounds x 3 s per row, 10 connections, writes BENCHMARKS.md
-  --quick: 1 round x 1 s per row, short CPU sampling, writes no report unless --out is given`;
+  --quick: 1 round x 0.4 s per row and connection count, short CPU sampling, no report unless --out
+  --render: rewrite the report from a --json results file (keeps BENCHMARKS.md's analysis block)`;
 
 function positive(name: string, value: string | undefined, integer: boolean): number {
   const n = Number(value);
-  if (value === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${name} needs a positive ${integer ? "integer" : "number"}\n${USAGE}`);
+  if (value === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new Error(`${name} needs a positive ${integer ? "integer" : "number"}\n${USAGE}`);
   return n;
 }
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const quick = argv.includes("--quick");
   const options: BenchOptions = {
-    duration: quick ? 1 : 3,
+    duration: quick ? 0.4 : 3,
     rounds: quick ? 1 : 5,
     connections: 10,
-    warmup: quick ? 0.3 : 1,
+    warmup: quick ? 0.2 : 1,
     cpuSamples: quick ? 3 : 15,
-    cpuBatchMs: quick ? 15 : 40,
+    cpuBatchMs: quick ? 10 : 40,
+    cpuWarmup: quick ? 300 : 2000,
     quick,
     out: quick ? undefined : "BENCHMARKS.md",
     json: undefined,
     noBuild: false,
     only: undefined,
+    render: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -93,6 +102,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case "--only":
         if (!value) throw new Error(`--only needs row ids\n${USAGE}`);
         options.only = value.split(",").map((s) => s.trim());
+        i++;
+        break;
+      case "--render":
+        if (!value) throw new Error(`--render needs a results file\n${USAGE}`);
+        options.render = value;
+        options.out ??= "BENCHMARKS.md";
         i++;
         break;
       case "--help":

@@ -16,6 +16,8 @@ export interface RunRecord {
   expectedCache: number | undefined;
   /** List calls that reached the upstream during the run. */
   upstreamLists: number;
+  /** CPU time workerd consumed during the run, per completed request (ms; NaN without /proc). */
+  workerdCpuMsPerRequest: number;
 }
 
 /** A row: medians over rounds, and totals for the checks. */
@@ -29,6 +31,8 @@ export interface RowResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** workerd CPU per request at `connections` (ms), median over rounds. */
+  cpuMs: number;
   rps1: number;
   p50Ms1: number;
   p99Ms1: number;
@@ -47,6 +51,8 @@ export interface BenchResults {
   options: BenchOptions;
   command: string;
   machine: MachineInfo;
+  /** 1-minute load average at the start and the end: other work on the machine shows here. */
+  loadAverage: { start: number; end: number };
   compatibilityDate: { configured: string; effective: string };
   bundles: Bundles;
   rows: RowResult[];

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildBundles, ROOT, readManifest } from "./build.ts";
@@ -29,19 +30,33 @@ const progress = (message: string): void => {
 async function probe(origin: string, s: Scenario): Promise<{ status: number; cache: string | null }> {
   const req = s.request();
   const path = req.nextPath ? req.nextPath() : req.path;
-  const response = await fetch(`${origin}${path}`, { method: req.method, headers: req.headers, ...(req.body !== undefined ? { body: req.body } : {}) });
+  const response = await fetch(`${origin}${path}`, {
+    method: req.method,
+    headers: req.headers,
+    ...(req.body !== undefined ? { body: req.body } : {}),
+  });
   await response.arrayBuffer();
   return { status: response.status, cache: response.headers.get("x-cache") };
 }
 
-async function measuredRun(runtime: Runtime, upstream: string, s: Scenario, round: number, connections: number, seconds: number): Promise<RunRecord> {
+async function measuredRun(
+  runtime: Runtime,
+  upstream: string,
+  s: Scenario,
+  round: number,
+  connections: number,
+  seconds: number,
+): Promise<RunRecord> {
   const origin = runtime.urls[s.target];
   if (s.expectCache === "HIT") await probe(origin, s);
   const before = runtime.output().counts;
   const upBefore = await readUpstreamStats(upstream);
+  const cpuBefore = runtime.cpuNs(s.target);
   const load = await runLoad(origin, s.request(), connections, seconds);
-  // Let the last log lines through workerd's stdout pipe before counting them.
+  // Let the last log lines through workerd's stdout pipe before counting them, and workerd's thread
+  // go idle (Linux accounts a running thread's CPU time at ticks and context switches).
   await sleep(100);
+  const cpuAfter = runtime.cpuNs(s.target);
   const after = runtime.output().counts;
   const upAfter = await readUpstreamStats(upstream);
   return {
@@ -51,6 +66,7 @@ async function measuredRun(runtime: Runtime, upstream: string, s: Scenario, roun
     logLines: after.request - before.request,
     expectedCache: s.expectCache ? after[s.expectCache] - before[s.expectCache] : undefined,
     upstreamLists: upAfter.list - upBefore.list,
+    workerdCpuMsPerRequest: (cpuAfter - cpuBefore) / 1e6 / Math.max(1, load.requests),
   };
 }
 
@@ -68,6 +84,7 @@ function summarize(s: Scenario, runs: RunRecord[], connections: number): RowResu
     rps: median(many.map((r) => r.load.rps)),
     p50Ms: median(many.map((r) => r.load.p50Ms)),
     p99Ms: median(many.map((r) => r.load.p99Ms)),
+    cpuMs: median(many.map((r) => r.workerdCpuMsPerRequest)),
     rps1: median(one.map((r) => r.load.rps)),
     p50Ms1: median(one.map((r) => r.load.p50Ms)),
     p99Ms1: median(one.map((r) => r.load.p99Ms)),
@@ -110,16 +127,37 @@ async function measureRows(runtime: Runtime, upstream: string, options: BenchOpt
 async function measureAllCpu(runtime: Runtime, options: BenchOptions): Promise<CpuResult[]> {
   const results: CpuResult[] = [];
   for (const kind of CPU_CASES) {
-    const result = await measureCpu(runtime.urls.cpu, kind, options.cpuSamples, options.cpuBatchMs, runtime.cpuNs);
+    const sampling = { samples: options.cpuSamples, batchMs: options.cpuBatchMs, warmup: options.cpuWarmup };
+    const result = await measureCpu(runtime.urls.cpu, kind, sampling, () => runtime.cpuNs("cpu"));
     progress(`cpu ${kind}: ${(result.medianMs * 1000).toFixed(1)} µs/iteration (N=${result.iterations})`);
     results.push(result);
   }
   return results;
 }
 
+/** Prints the summary and writes the report (keeping BENCHMARKS.md's analysis block) and the results file. */
+async function publish(results: BenchResults, out: string | undefined, json: string | undefined): Promise<void> {
+  process.stdout.write(`${renderSummary(results)}\n`);
+  if (out) {
+    const path = join(ROOT, out);
+    const previous = await readFile(path, "utf8").catch(() => undefined);
+    await writeFile(path, mergeAnalysis(renderReport(results), previous));
+    progress(`wrote ${out}`);
+  }
+  if (json) {
+    await writeFile(join(ROOT, json), `${JSON.stringify(results, null, 2)}\n`);
+    progress(`wrote ${json}`);
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.render) {
+    const results = JSON.parse(await readFile(join(ROOT, options.render), "utf8")) as BenchResults;
+    return publish(results, options.out, undefined);
+  }
   const startedAt = new Date();
+  const loadStart = loadavg()[0] ?? Number.NaN;
   progress(options.noBuild ? "reusing the bundles in .bench/build" : "building bundles with wrangler deploy --dry-run");
   const bundles = options.noBuild ? await readManifest() : await buildBundles();
   const upstream = await spawnUpstream();
@@ -136,23 +174,17 @@ async function main(): Promise<void> {
       options,
       command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
       machine: machineInfo(),
-      compatibilityDate: { configured: bundles.compatibilityDate, effective: effectiveCompatibilityDate(bundles.compatibilityDate) },
+      loadAverage: { start: loadStart, end: loadavg()[0] ?? Number.NaN },
+      compatibilityDate: {
+        configured: bundles.compatibilityDate,
+        effective: effectiveCompatibilityDate(bundles.compatibilityDate),
+      },
       bundles,
       rows,
       cpu,
       runtimeOutput: { lines: output.lines, bytes: output.bytes, secretHits: output.secretHits, sample: output.sample },
     };
-    process.stdout.write(`${renderSummary(results)}\n`);
-    if (options.out) {
-      const path = join(ROOT, options.out);
-      const previous = await readFile(path, "utf8").catch(() => undefined);
-      await writeFile(path, mergeAnalysis(renderReport(results), previous));
-      progress(`wrote ${options.out}`);
-    }
-    if (options.json) {
-      await writeFile(join(ROOT, options.json), `${JSON.stringify(results, null, 2)}\n`);
-      progress(`wrote ${options.json}`);
-    }
+    await publish(results, options.out, options.json);
   } finally {
     await runtime?.dispose();
     stopUpstream(upstream.child);

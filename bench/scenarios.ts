@@ -5,7 +5,8 @@ import { DELAY_HEADER, LIST_DELAY_MS } from "./upstream.ts";
 
 /**
  * The rows of the bench: one target Worker, one request shape, and the row it is compared with
- * (`reference`: the bare passthrough doing the same upstream call). All share the one upstream.
+ * (`reference`: the bare passthrough doing the same upstream call, on the same runtime). All share
+ * the one upstream. `profile:` rows turn one knob of identity-edge's config, to name a cost.
  */
 export interface Scenario {
   id: ScenarioId;
@@ -33,7 +34,18 @@ export type ScenarioId =
   | "edge_create"
   | "edge_list_miss"
   | "edge_list_bypass"
-  | "edge_list_hit";
+  | "edge_list_hit"
+  | "edge_retrieve_log_error"
+  | "edge_retrieve_mf_ratelimit"
+  | "raw_pt_retrieve"
+  | "raw_pt_create"
+  | "raw_hono_retrieve"
+  | "raw_edge_retrieve"
+  | "raw_edge_create"
+  | "raw_pt_list0"
+  | "raw_pt_list"
+  | "raw_edge_list_miss"
+  | "raw_edge_list_hit";
 
 const SESSIONS = "/v1/identity/verification_sessions";
 const SESSION_ID = "vs_1Bench0000000000000001";
@@ -44,7 +56,11 @@ const LIST_QUERY = "?limit=10&status=requires_input";
 
 const retrieve = (): LoadRequest => ({ method: "GET", path: `${SESSIONS}/${SESSION_ID}`, headers: { ...SERVER_AUTH } });
 const create = (): LoadRequest => ({ method: "POST", path: SESSIONS, headers: { ...SERVER_AUTH, ...FORM }, body: CREATE_BODY });
-const list = (extra: Record<string, string> = {}): LoadRequest => ({ method: "GET", path: `${SESSIONS}${LIST_QUERY}`, headers: { ...SERVER_AUTH, ...extra } });
+const list = (extra: Record<string, string> = {}): LoadRequest => ({
+  method: "GET",
+  path: `${SESSIONS}${LIST_QUERY}`,
+  headers: { ...SERVER_AUTH, ...extra },
+});
 
 /** Distinct queries: every request a list no one asked for before (a different client_reference_id), i.e. a true miss. */
 let missCounter = 0;
@@ -55,8 +71,22 @@ function missRequest(): LoadRequest {
 }
 
 export const SCENARIOS: readonly Scenario[] = [
-  { id: "pt_retrieve", target: "passthrough", label: "passthrough · retrieve", upstreamMs: 0, reference: "pt_retrieve", request: retrieve },
-  { id: "pt_create", target: "passthrough", label: "passthrough · create", upstreamMs: 0, reference: "pt_create", request: create },
+  {
+    id: "pt_retrieve",
+    target: "passthrough",
+    label: "passthrough · retrieve",
+    upstreamMs: 0,
+    reference: "pt_retrieve",
+    request: retrieve,
+  },
+  {
+    id: "pt_create",
+    target: "passthrough",
+    label: "passthrough · create",
+    upstreamMs: 0,
+    reference: "pt_create",
+    request: create,
+  },
   {
     id: "pt_list0",
     target: "passthrough",
@@ -65,12 +95,47 @@ export const SCENARIOS: readonly Scenario[] = [
     reference: "pt_list0",
     request: () => list({ [DELAY_HEADER]: "0" }),
   },
-  { id: "pt_list", target: "passthrough", label: `passthrough · list`, upstreamMs: LIST_DELAY_MS, reference: "pt_list", request: () => list() },
-  { id: "hono_retrieve", target: "hono", label: "Hono proxy · retrieve", upstreamMs: 0, reference: "pt_retrieve", request: retrieve },
+  {
+    id: "pt_list",
+    target: "passthrough",
+    label: `passthrough · list`,
+    upstreamMs: LIST_DELAY_MS,
+    reference: "pt_list",
+    request: () => list(),
+  },
+  {
+    id: "hono_retrieve",
+    target: "hono",
+    label: "Hono proxy · retrieve",
+    upstreamMs: 0,
+    reference: "pt_retrieve",
+    request: retrieve,
+  },
   { id: "hono_create", target: "hono", label: "Hono proxy · create", upstreamMs: 0, reference: "pt_create", request: create },
-  { id: "hono_list", target: "hono", label: "Hono proxy · list", upstreamMs: LIST_DELAY_MS, reference: "pt_list", request: () => list() },
-  { id: "edge_retrieve", target: "edge", label: "identity-edge · retrieve", upstreamMs: 0, reference: "pt_retrieve", request: retrieve },
-  { id: "edge_create", target: "edge", label: "identity-edge · create (policy, form)", upstreamMs: 0, reference: "pt_create", request: create },
+  {
+    id: "hono_list",
+    target: "hono",
+    label: "Hono proxy · list",
+    upstreamMs: LIST_DELAY_MS,
+    reference: "pt_list",
+    request: () => list(),
+  },
+  {
+    id: "edge_retrieve",
+    target: "edge",
+    label: "identity-edge · retrieve",
+    upstreamMs: 0,
+    reference: "pt_retrieve",
+    request: retrieve,
+  },
+  {
+    id: "edge_create",
+    target: "edge",
+    label: "identity-edge · create (policy, form)",
+    upstreamMs: 0,
+    reference: "pt_create",
+    request: create,
+  },
   {
     id: "edge_list_miss",
     target: "edge",
@@ -95,6 +160,97 @@ export const SCENARIOS: readonly Scenario[] = [
     label: "identity-edge · list HIT",
     upstreamMs: LIST_DELAY_MS,
     reference: "pt_list0",
+    expectCache: "HIT",
+    request: () => list(),
+  },
+  {
+    id: "edge_retrieve_log_error",
+    target: "edge_log_error",
+    label: "profile: identity-edge · retrieve, LOG_LEVEL=error",
+    upstreamMs: 0,
+    reference: "pt_retrieve",
+    request: retrieve,
+  },
+  {
+    id: "edge_retrieve_mf_ratelimit",
+    target: "edge_mf_ratelimit",
+    label: "profile: identity-edge · retrieve, Miniflare's rate-limiter simulator",
+    upstreamMs: 0,
+    reference: "pt_retrieve",
+    request: retrieve,
+  },
+  // The cross-check on `workerd serve` (bench/raw-workerd.ts): no Miniflare interceptor on subrequests.
+  {
+    id: "raw_pt_retrieve",
+    target: "raw_passthrough",
+    label: "workerd serve: passthrough · retrieve",
+    upstreamMs: 0,
+    reference: "raw_pt_retrieve",
+    request: retrieve,
+  },
+  {
+    id: "raw_pt_create",
+    target: "raw_passthrough",
+    label: "workerd serve: passthrough · create",
+    upstreamMs: 0,
+    reference: "raw_pt_create",
+    request: create,
+  },
+  {
+    id: "raw_hono_retrieve",
+    target: "raw_hono",
+    label: "workerd serve: Hono proxy · retrieve",
+    upstreamMs: 0,
+    reference: "raw_pt_retrieve",
+    request: retrieve,
+  },
+  {
+    id: "raw_edge_retrieve",
+    target: "raw_edge",
+    label: "workerd serve: identity-edge · retrieve",
+    upstreamMs: 0,
+    reference: "raw_pt_retrieve",
+    request: retrieve,
+  },
+  {
+    id: "raw_edge_create",
+    target: "raw_edge",
+    label: "workerd serve: identity-edge · create (policy, form)",
+    upstreamMs: 0,
+    reference: "raw_pt_create",
+    request: create,
+  },
+  {
+    id: "raw_pt_list0",
+    target: "raw_passthrough",
+    label: "workerd serve: passthrough · list (0 ms upstream)",
+    upstreamMs: 0,
+    reference: "raw_pt_list0",
+    request: () => list({ [DELAY_HEADER]: "0" }),
+  },
+  {
+    id: "raw_pt_list",
+    target: "raw_passthrough",
+    label: "workerd serve: passthrough · list",
+    upstreamMs: LIST_DELAY_MS,
+    reference: "raw_pt_list",
+    request: () => list(),
+  },
+  {
+    id: "raw_edge_list_miss",
+    target: "raw_edge",
+    label: "workerd serve: identity-edge · list MISS (new query each)",
+    upstreamMs: LIST_DELAY_MS,
+    reference: "raw_pt_list",
+    expectCache: "MISS",
+    request: missRequest,
+  },
+  {
+    id: "raw_edge_list_hit",
+    target: "raw_edge",
+    label: "workerd serve: identity-edge · list HIT",
+    upstreamMs: LIST_DELAY_MS,
+    reference: "raw_pt_list0",
     expectCache: "HIT",
     request: () => list(),
   },

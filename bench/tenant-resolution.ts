@@ -23,7 +23,11 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const OUT = join(ROOT, ".bench", "tenant-resolution");
 
 const { values } = parseArgs({
-  options: { tenants: { type: "string", default: "10000" }, hot: { type: "string", default: "4000" }, samples: { type: "string", default: "15" } },
+  options: {
+    tenants: { type: "string", default: "10000" },
+    hot: { type: "string", default: "4000" },
+    samples: { type: "string", default: "15" },
+  },
 });
 const TENANTS = Number(values.tenants);
 const HOT = Math.min(Number(values.hot), TENANTS);
@@ -37,7 +41,7 @@ async function build(): Promise<string> {
   const toml = await readFile(join(ROOT, "wrangler.toml"), "utf8");
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1] ?? compatibilityDate;
   // The same date as the deployed Worker, capped at what this workerd supports.
-  compatibilityDate = date > supportedCompatibilityDate ? supportedCompatibilityDate : date;
+  compatibilityDate = [date, supportedCompatibilityDate].sort()[0] ?? date;
   await mkdir(OUT, { recursive: true });
   const configPath = join(OUT, "wrangler.json");
   await writeFile(
@@ -52,11 +56,15 @@ async function build(): Promise<string> {
   );
   const wrangler = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
   await new Promise<void>((ok, fail) => {
-    const child = spawn(process.execPath, [wrangler, "deploy", "--dry-run", "--config", configPath, "--outdir", join(OUT, "out")], {
-      cwd: ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [wrangler, "deploy", "--dry-run", "--config", configPath, "--outdir", join(OUT, "out")],
+      {
+        cwd: ROOT,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
     child.on("close", (code) => (code === 0 ? ok() : fail(new Error(`wrangler build failed (${code})`))));
   });
   return join(OUT, "out", "tenant-resolution.worker.js");
@@ -86,7 +94,8 @@ async function main(): Promise<void> {
   try {
     let t = performance.now();
     const CHUNK = 250;
-    for (let from = 0; from < TENANTS; from += CHUNK) await call(`/seed?from=${from}&to=${Math.min(TENANTS, from + CHUNK)}`, "POST");
+    for (let from = 0; from < TENANTS; from += CHUNK)
+      await call(`/seed?from=${from}&to=${Math.min(TENANTS, from + CHUNK)}`, "POST");
     progress(`seeded ${TENANTS} tenants (${TENANTS * 3} KV entries) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     t = performance.now();
     const sizes = await call(`/warm?hot=${HOT}&tenants=${TENANTS}`, "POST");
@@ -115,7 +124,9 @@ async function main(): Promise<void> {
       const base = median(zero);
       const perOp = full.map((ms) => (ms - base) / c.n);
       const us = median(perOp) * 1000;
-      rows.push(`| ${c.label} | ${us < 10 ? us.toFixed(2) : us.toFixed(1)} µs | ${Math.round(1e6 / us).toLocaleString("en-US")} |`);
+      rows.push(
+        `| ${c.label} | ${us < 10 ? us.toFixed(2) : us.toFixed(1)} µs | ${Math.round(1e6 / us).toLocaleString("en-US")} |`,
+      );
       progress(`${c.name}: ${us.toFixed(2)} µs per resolution`);
     }
     process.stdout.write(

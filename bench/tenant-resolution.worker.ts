@@ -64,7 +64,9 @@ export default {
       for (let i = from; i < to; i++) {
         const hash = await hashOf(i);
         writes.push(env.TENANT_REGISTRY.put(tenantKvKey(`t${i}`), JSON.stringify(config(i, hash))));
-        writes.push(env.TENANT_REGISTRY.put(hostKvKey(`t${i}.tenants.test`), JSON.stringify([{ tenant: `t${i}`, prefix: "/identity" }])));
+        writes.push(
+          env.TENANT_REGISTRY.put(hostKvKey(`t${i}.tenants.test`), JSON.stringify([{ tenant: `t${i}`, prefix: "/identity" }])),
+        );
         writes.push(env.TENANT_REGISTRY.put(proxyKeyKvKey(hash), JSON.stringify({ tenant: `t${i}`, name: "backend" })));
       }
       await Promise.all(writes);
@@ -95,7 +97,11 @@ export default {
             if ((await warm.findByKeyHash(hashes[cursor % hot] ?? "", lookup)) !== undefined) found++;
             break;
           case "host_hit":
-            if ((await warm.findByHost(`t${cursor % hot}.tenants.test`, "/identity/v1/identity/verification_sessions", lookup)) !== undefined) found++;
+            if (
+              (await warm.findByHost(`t${cursor % hot}.tenants.test`, "/identity/v1/identity/verification_sessions", lookup)) !==
+              undefined
+            )
+              found++;
             break;
           case "unknown":
             if ((await warm.findByKeyHash("f".repeat(64), lookup)) !== undefined) found++;
@@ -106,7 +112,8 @@ export default {
             break;
           }
           case "miss":
-            if ((await new KvTenantRegistry(env.TENANT_REGISTRY).findByKeyHash(hashes[cursor] ?? "", lookup)) !== undefined) found++;
+            if ((await new KvTenantRegistry(env.TENANT_REGISTRY).findByKeyHash(hashes[cursor] ?? "", lookup)) !== undefined)
+              found++;
             break;
           default:
             return new Response("unknown case", { status: 400 });

@@ -77,28 +77,31 @@ function answer(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-function route(req: IncomingMessage, res: ServerResponse, stats: UpstreamStats): void {
+/** What to answer: status, body and a delay (ms) before answering. */
+function route(req: IncomingMessage, stats: UpstreamStats): { status: number; body: string; delay: number } {
   const path = (req.url ?? "/").split("?")[0] ?? "/";
-  if (req.method === "GET" && path === STATS_PATH) return answer(res, 200, JSON.stringify(stats));
+  if (req.method === "GET" && path === STATS_PATH) return { status: 200, body: JSON.stringify(stats), delay: 0 };
   if (req.method === "GET" && path === SESSIONS) {
     stats.list++;
     const header = req.headers[DELAY_HEADER];
     const delay = typeof header === "string" && /^\d{1,4}$/.test(header) ? Number(header) : LIST_DELAY_MS;
-    if (delay === 0) return answer(res, 200, LIST_BODY);
-    setTimeout(() => answer(res, 200, LIST_BODY), delay);
-    return;
+    return { status: 200, body: LIST_BODY, delay };
   }
   if (req.method === "POST" && path === SESSIONS) {
     stats.create++;
-    return answer(res, 200, SESSION_BODY);
+    return { status: 200, body: SESSION_BODY, delay: 0 };
   }
   if (req.method === "GET" && path.startsWith(`${SESSIONS}/vs_`) && !path.slice(SESSIONS.length + 1).includes("/")) {
     stats.retrieve++;
-    return answer(res, 200, SESSION_BODY);
+    return { status: 200, body: SESSION_BODY, delay: 0 };
   }
   stats.other++;
-  answer(res, 404, JSON.stringify({ error: { type: "invalid_request_error", code: "resource_missing", message: "Unrecognized request URL." } }));
+  return { status: 404, body: NOT_FOUND, delay: 0 };
 }
+
+const NOT_FOUND = JSON.stringify({
+  error: { type: "invalid_request_error", code: "resource_missing", message: "Unrecognized request URL." },
+});
 
 /** Starts the upstream on 127.0.0.1 (port 0: any free port). */
 export async function startUpstream(port = 0): Promise<{ url: string; server: Server }> {
@@ -106,7 +109,11 @@ export async function startUpstream(port = 0): Promise<{ url: string; server: Se
   const server = createServer((req, res) => {
     // Bodies are drained, not read: the answer is fixed.
     req.resume();
-    req.on("end", () => route(req, res, stats));
+    req.on("end", () => {
+      const { status, body, delay } = route(req, stats);
+      if (delay === 0) answer(res, status, body);
+      else setTimeout(() => answer(res, status, body), delay);
+    });
   });
   // workerd keeps upstream connections alive between requests; do not close them under it.
   server.keepAliveTimeout = 120_000;

@@ -175,12 +175,17 @@ function authorizeOperation(caller: Caller, op: OperationSpec): void {
 
 /** Counts the request against its caller's budget (browser: end user or client IP; server: key). */
 async function limitRate(caller: Caller, state: RequestState): Promise<void> {
+  const tenant = caller.tenant.id;
   if (caller.role === "server") {
-    const subject = { role: "server", tenant: caller.tenant.id, keyName: caller.keyName } as const;
-    return enforceRateLimit(readRateLimiter(state.env.SERVER_RATE_LIMITER), "SERVER_RATE_LIMITER", subject, state.log, state.requestId);
+    const limiter = readRateLimiter(state.env.SERVER_RATE_LIMITER);
+    const subject = { role: "server", tenant, keyName: caller.keyName } as const;
+    return enforceRateLimit(limiter, "SERVER_RATE_LIMITER", subject, state.log, state.requestId);
   }
-  const user = caller.identity.kind === "user" ? ({ kind: "subject", subject: caller.identity.subject } as const) : ({ kind: "ip", ip: caller.clientIp } as const);
-  return enforceRateLimit(readRateLimiter(state.env.RATE_LIMITER), "RATE_LIMITER", { role: "browser", tenant: caller.tenant.id, user }, state.log, state.requestId);
+  const { identity, clientIp } = caller;
+  const user =
+    identity.kind === "user" ? { kind: "subject" as const, subject: identity.subject } : { kind: "ip" as const, ip: clientIp };
+  const limiter = readRateLimiter(state.env.RATE_LIMITER);
+  return enforceRateLimit(limiter, "RATE_LIMITER", { role: "browser", tenant, user }, state.log, state.requestId);
 }
 
 /** A browser's parameters pass its allow-list, and a create is bound to the signed-in user. */
@@ -231,13 +236,7 @@ async function forwardForBrowser(
 ): Promise<Response> {
   const user = caller.identity.kind === "user" ? caller.identity : undefined;
   if (user && id !== undefined) {
-    const check: UpstreamCall = op.name === "retrieve" ? call : { ...call, method: "GET", path: upstreamPath(OPERATIONS.retrieve, id) };
-    if (check !== call) {
-      delete check.body;
-      delete check.idempotencyKey;
-      check.callerIdempotencyKey = false;
-    }
-    const current = await forwardToStripe(check, state);
+    const current = await forwardToStripe(op.name === "retrieve" ? call : retrieveCall(call, id), state);
     if (current.status !== 200) return shapeResponse(OPERATIONS.retrieve, current, state);
     if (!isOwnedBy(parseJson(current.text), user.subject)) {
       state.access.policy = "refused:not_owner";
@@ -248,6 +247,12 @@ async function forwardForBrowser(
   const upstream = await forwardToStripe(call, state);
   // An anonymous browser gets the continuation fields (client_secret, url) only when it creates.
   return shapeResponse(op, browserView(upstream, user !== undefined || op.name === "create"), state);
+}
+
+/** The GET that reads a session before a browser may act on it: same key, account and version. */
+function retrieveCall(call: UpstreamCall, id: string): UpstreamCall {
+  const { body: _body, idempotencyKey: _idempotencyKey, query: _query, ...same } = call;
+  return { ...same, method: "GET", path: upstreamPath(OPERATIONS.retrieve, id), callerIdempotencyKey: false };
 }
 
 function browserView(upstream: UpstreamResponse, withContinuation: boolean): UpstreamResponse {

@@ -76,17 +76,43 @@ function prepare(env: CpuEnv): Prepared {
   if (!validated.ok) throw new Error(validated.issue.message);
   const enforced = enforceSessionPolicy("create", validated.params, policy);
   if (!enforced.ok) throw new Error(enforced.message);
-  prepared = { config, policy, parsed: parsed.params, validated: validated.params, enforced: enforced.params, decisions: enforced.decisions.join(",") };
+  prepared = {
+    config,
+    policy,
+    parsed: parsed.params,
+    validated: validated.params,
+    enforced: enforced.params,
+    decisions: enforced.decisions.join(","),
+  };
   return prepared;
+}
+
+/**
+ * Request ids as the proxy makes them (random hex), rotated: a constant id would flatter the
+ * scrubber. Made on first use: Workers refuse random values at global scope.
+ */
+let requestIds: string[] | undefined;
+let nextId = 0;
+function requestId(): string {
+  requestIds ??= Array.from({ length: 64 }, () => {
+    let id = "req_edge_";
+    for (const b of crypto.getRandomValues(new Uint8Array(12))) id += b.toString(16).padStart(2, "0");
+    return id;
+  });
+  return requestIds[nextId++ % requestIds.length] as string;
 }
 
 function logCreate(policyDecision: string, now: () => number): number {
   let bytes = 0;
-  const log = createLogger("info", (line) => {
-    bytes += line.length;
-  }, now);
+  const log = createLogger(
+    "info",
+    (line) => {
+      bytes += line.length;
+    },
+    now,
+  );
   log.access({
-    request_id: "req_edge_000000000000000000000000",
+    request_id: requestId(),
     method: "POST",
     status: 200,
     duration_ms: 1,
@@ -98,7 +124,7 @@ function logCreate(policyDecision: string, now: () => number): number {
     upstream_ms: 1,
     retries: 0,
     policy: policyDecision,
-    stripe_request_id: "req_bench_upstream",
+    stripe_request_id: "req_1BenchUpstream42",
   });
   return bytes;
 }
@@ -144,11 +170,15 @@ function retrieveStages(id: string, now: () => number): number {
   if (!checked.ok) throw new Error(checked.issue.message);
   const encoded = encodeForm(checked.params);
   let bytes = 0;
-  const log = createLogger("info", (line) => {
-    bytes += line.length;
-  }, now);
+  const log = createLogger(
+    "info",
+    (line) => {
+      bytes += line.length;
+    },
+    now,
+  );
   log.access({
-    request_id: "req_edge_000000000000000000000000",
+    request_id: requestId(),
     method: "GET",
     status: 200,
     duration_ms: 1,
@@ -165,12 +195,21 @@ function retrieveStages(id: string, now: () => number): number {
 }
 
 /** The full request path with an upstream that answers at once and a log sink that discards. */
-async function fullRequest(kind: "create" | "retrieve", env: CpuEnv, config: BenchConfig, ctx: ExecutionContext): Promise<number> {
+async function fullRequest(
+  kind: "create" | "retrieve",
+  env: CpuEnv,
+  config: BenchConfig,
+  ctx: ExecutionContext,
+): Promise<number> {
   const deps: Deps = {
     fetch: async () =>
       new Response(config.upstreamSession, {
         status: 200,
-        headers: { "Content-Type": "application/json", "Request-Id": "req_bench_upstream", "Stripe-Version": "2026-07-29.dahlia" },
+        headers: {
+          "Content-Type": "application/json",
+          "Request-Id": "req_bench_upstream",
+          "Stripe-Version": "2026-07-29.dahlia",
+        },
       }),
     now: () => Date.now(),
     logSink: discard,
@@ -207,7 +246,8 @@ export default {
     let sink = 0;
     for (let i = 0; i < n; i++) {
       if (kind === "retrieve") sink += retrieveStages(p.config.sessionId, now);
-      else if (kind === "create_full" || kind === "retrieve_full") sink += await fullRequest(kind === "create_full" ? "create" : "retrieve", fullEnv, p.config, ctx);
+      else if (kind === "create_full" || kind === "retrieve_full")
+        sink += await fullRequest(kind === "create_full" ? "create" : "retrieve", fullEnv, p.config, ctx);
       else sink += createStage(kind, p, now);
     }
     return Response.json({ case: kind, n, sink, clockMs: Date.now() - wallStart, perfMs: performance.now() - perfStart });

@@ -144,9 +144,13 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
       }
       case "new-key": {
         const [id = "", name = ""] = need(args, 2, "new-key <id> <name>");
-        const operations = values.operations?.split(",").map((s) => s.trim()).filter(Boolean);
+        const operations = values.operations
+          ?.split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
         const unknown = operations?.filter((op) => !(OPERATION_NAMES as readonly string[]).includes(op)) ?? [];
-        if (unknown.length > 0) throw new UsageError(`unknown operation(s): ${unknown.join(", ")} (known: ${OPERATION_NAMES.join(", ")})`);
+        if (unknown.length > 0)
+          throw new UsageError(`unknown operation(s): ${unknown.join(", ")} (known: ${OPERATION_NAMES.join(", ")})`);
         const issued = await issueProxyKey();
         const plan = await planAddKey(store, id, { name, sha256: issued.sha256, ...(operations ? { operations } : {}) });
         const code = await execute(plan, store, where, dryRun, io);
@@ -165,7 +169,9 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
         const keks = await loadKeks(io.env);
         if (!keks.current) throw new UsageError("TENANT_KEK and TENANT_KEK_ID must be set (environment or --env-file)");
         const fromEnv = values["from-env"];
-        const secret = (fromEnv ? (io.env[fromEnv] ?? "") : await io.readSecret(`Stripe secret key for ${id} (input hidden): `)).trim();
+        const secret = (
+          fromEnv ? (io.env[fromEnv] ?? "") : await io.readSecret(`Stripe secret key for ${id} (input hidden): `)
+        ).trim();
         if (!STRIPE_SECRET.test(secret)) {
           io.err(`that is not a Stripe secret or restricted key (sk_/rk_ test or live)${fromEnv ? `: check ${fromEnv}` : ""}`);
           return 1;
@@ -176,7 +182,8 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
       case "rotate-kek": {
         need(args, 0, "no arguments");
         const keks = await loadKeks(io.env);
-        if (!keks.current) throw new UsageError("TENANT_KEK and TENANT_KEK_ID (the new KEK) must be set (environment or --env-file)");
+        if (!keks.current)
+          throw new UsageError("TENANT_KEK and TENANT_KEK_ID (the new KEK) must be set (environment or --env-file)");
         return await execute(await planRotateKek(store, keks.all, keks.current), store, where, dryRun, io);
       }
       default:
@@ -257,7 +264,11 @@ async function get(store: RegistryStore, id: string, io: CliIo): Promise<number>
   if (parsed.ok) {
     const { stripe } = parsed.config;
     if (stripe.secret_key_ref === "kv") {
-      io.err(sealed ? `stripe key: sealed in the registry under KEK ${sealed.kek_id}` : "stripe key: secret_key_ref is kv but NO key is stored (set-stripe-key)");
+      io.err(
+        sealed
+          ? `stripe key: sealed in the registry under KEK ${sealed.kek_id}`
+          : "stripe key: secret_key_ref is kv but NO key is stored (set-stripe-key)",
+      );
     } else {
       io.err(`stripe key: Worker secret ${stripe.secret_key}${stripe.account ? `, account ${stripe.account}` : ""}`);
     }
@@ -279,7 +290,8 @@ export function parseDotenv(text: string): Record<string, string> {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
     if (!m?.[1] || line.trimStart().startsWith("#")) continue;
     let value = m[2] ?? "";
-    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) value = value.slice(1, -1);
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+      value = value.slice(1, -1);
     out[m[1]] = value;
   }
   return out;

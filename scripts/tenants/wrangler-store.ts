@@ -53,7 +53,9 @@ export class WranglerKvStore implements RegistryStore {
 
   describe(): string {
     const t = this.#target;
-    const where = t.remote ? `remote namespace${t.preview ? " (preview)" : ""}` : `local state in ${t.persistTo ?? ".wrangler/state"}`;
+    const where = t.remote
+      ? `remote namespace${t.preview ? " (preview)" : ""}`
+      : `local state in ${t.persistTo ?? ".wrangler/state"}`;
     return `${t.binding}, ${where}${t.env ? `, env ${t.env}` : ""}`;
   }
 
@@ -86,7 +88,10 @@ export class WranglerKvStore implements RegistryStore {
       child.on("error", reject);
       child.on("close", (code) => {
         if (code === 0) resolve(stdout);
-        else reject(new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${code}):\n${(stderr || stdout).trim().slice(-2000)}`));
+        else
+          reject(
+            new Error(`wrangler ${args.slice(0, 3).join(" ")} failed (exit ${code}):\n${(stderr || stdout).trim().slice(-2000)}`),
+          );
       });
     });
   }
@@ -107,7 +112,9 @@ export class WranglerKvStore implements RegistryStore {
     const out = new Map<string, string | null>();
     for (let i = 0; i < unique.length; i += GET_BATCH) {
       const chunk = unique.slice(i, i + GET_BATCH);
-      const stdout = await this.#withTempFile("keys.json", JSON.stringify(chunk), (path) => this.#run(["kv", "bulk", "get", path]));
+      const stdout = await this.#withTempFile("keys.json", JSON.stringify(chunk), (path) =>
+        this.#run(["kv", "bulk", "get", path]),
+      );
       const result = jsonOutput(stdout) as Record<string, { value?: unknown } | undefined>;
       for (const key of chunk) {
         const value = result[key]?.value;

@@ -117,6 +117,8 @@ export async function identifyBrowserCaller(
       "This tenant does not accept browser requests. Server callers authenticate with a proxy key.",
     );
   }
+  // Answers differ by Origin whenever the tenant lists origins, refusals included.
+  if (browser.origins.length > 0) state.responseHeaders = { Vary: "Origin" };
   const origin = checkBrowserOrigin({
     method: request.method,
     secFetchSite: request.headers.get("sec-fetch-site"),
@@ -130,7 +132,6 @@ export async function identifyBrowserCaller(
   }
   const withCookie = browser.auth.type === "jwt" && browser.auth.cookie !== undefined;
   if (origin.corsOrigin) state.responseHeaders = corsResponseHeaders(origin.corsOrigin, withCookie);
-  else if (browser.origins.length > 0) state.responseHeaders = { Vary: "Origin" };
 
   const identity = await endUser(tenant.id, browser.auth, bearer, request, state);
   return {

@@ -16,7 +16,7 @@ export async function handlePreflight(request: Request, state: RequestState): Pr
   state.access.role = "browser";
   state.access.operation = "preflight";
   const url = new URL(request.url);
-  const found = await tenantDirectory(state.env, state.log, state.requestId).findByHost(url.host, url.pathname);
+  const found = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).findByHost(url.host, url.pathname);
   if (!found?.path.startsWith("/v1/identity/")) {
     throw new ProxyError("resource_missing", "Unrecognized request URL (OPTIONS).");
   }

@@ -32,6 +32,12 @@ export const MEMORY_MAX_BYTES = 8 * 1024 * 1024;
  */
 export const MAX_CACHED_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Bounds the per-isolate memos of derived keys (tenant AES keys, Stripe-key fingerprints): one entry
+ * per tenant or key, so only a registry of thousands of tenants ever reaches it (then it starts over).
+ */
+export const KEY_MEMO_MAX_ENTRIES = 1_000;
+
 /** KV accepts one write per second per key; generation-marker writes are spaced at least this far apart. */
 export const MARKER_WRITE_INTERVAL_MS = 1_000;
 

@@ -60,7 +60,8 @@ export function invalidateTenantLists(tenant: string, state: RequestState): void
   isolateCache.generations.set(tenant, { generation, checkedAt: now });
   isolateCache.memory.dropTenant(tenant);
   const kv = state.env.LIST_CACHE;
-  if (!kv) return;
+  // Without an encryption key nothing is ever cached, so there is nothing for other isolates to drop.
+  if (!kv || typeof state.env.CACHE_ENCRYPTION_KEY !== "string" || state.env.CACHE_ENCRYPTION_KEY === "") return;
   let writer = isolateCache.markerWriters.get(tenant);
   if (!writer) {
     writer = { lastAttemptAt: Number.NEGATIVE_INFINITY, running: false };

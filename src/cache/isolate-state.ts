@@ -36,6 +36,8 @@ export const isolateCache = {
   markerWriters: new Map<string, MarkerWriter>(),
   /** Upstream list calls in flight, by key material: concurrent misses share one. */
   inflight: new Map<string, Promise<FetchedList>>(),
+  /** Misconfiguration warnings already logged by this isolate. */
+  warned: new Set<string>(),
 };
 
 /** Forgets everything this isolate cached (tests; never needed in production). */
@@ -44,4 +46,5 @@ export function resetIsolateCache(): void {
   isolateCache.generations.clear();
   isolateCache.markerWriters.clear();
   isolateCache.inflight.clear();
+  isolateCache.warned.clear();
 }

@@ -11,7 +11,7 @@ import {
   openCachedList,
   sealCachedList,
 } from "./cache-crypto.ts";
-import { KV_MIN_TTL_SECONDS, MAX_CACHED_BODY_BYTES, STALE_WHILE_REVALIDATE_SECONDS } from "./constants.ts";
+import { KEY_MEMO_MAX_ENTRIES, KV_MIN_TTL_SECONDS, MAX_CACHED_BODY_BYTES, STALE_WHILE_REVALIDATE_SECONDS } from "./constants.ts";
 import { currentGeneration } from "./invalidation.ts";
 import { type FetchedList, isolateCache } from "./isolate-state.ts";
 import { canonicalListQuery, listKeyMaterial, listKvKey } from "./list-key.ts";
@@ -97,25 +97,9 @@ async function planLookup(input: ListCacheInput, state: RequestState): Promise<P
   const directives = cacheDirectives(input.cacheControl);
   if (directives.noStore) return { kind: "bypass" };
   const kv = state.env.LIST_CACHE;
-  if (!kv) {
-    state.log.warn("list_cache_disabled", {
-      request_id: state.requestId,
-      tenant: input.tenant,
-      binding: "LIST_CACHE",
-      detail: "binding missing",
-    });
-    return { kind: "bypass" };
-  }
+  if (!kv) return cacheDisabled("LIST_CACHE", "binding missing", state);
   const master = await masterKeyFor(state.env.CACHE_ENCRYPTION_KEY);
-  if (!master.ok) {
-    state.log.warn("list_cache_disabled", {
-      request_id: state.requestId,
-      tenant: input.tenant,
-      binding: "CACHE_ENCRYPTION_KEY",
-      detail: master.reason,
-    });
-    return { kind: "bypass" };
-  }
+  if (!master.ok) return cacheDisabled("CACHE_ENCRYPTION_KEY", master.reason, state);
   const generation = await currentGeneration(input.tenant, kv, state);
   if (generation === undefined) return { kind: "bypass" };
   const [key, credential] = await Promise.all([tenantKeyFor(master, input.tenant), credentialFingerprint(input.call.secretKey)]);
@@ -138,6 +122,16 @@ async function planLookup(input: ListCacheInput, state: RequestState): Promise<P
     key,
   };
   return directives.noCache ? { kind: "bypass", refresh: plan } : plan;
+}
+
+/** A misconfiguration that turns the cache off: logged once per isolate and reason (every request is still a BYPASS in the access log). */
+function cacheDisabled(binding: string, detail: string, state: RequestState): Plan {
+  const reason = `${binding}: ${detail}`;
+  if (!isolateCache.warned.has(reason)) {
+    isolateCache.warned.add(reason);
+    state.log.warn("list_cache_disabled", { request_id: state.requestId, binding, detail: `${detail}; lists are not cached` });
+  }
+  return { kind: "bypass" };
 }
 
 /** The request directives that matter here: `no-cache` (revalidate: bypass, then store) and `no-store` (bypass, store nothing). */
@@ -285,8 +279,6 @@ type MasterKey = { ok: true; key: CryptoKey; id: string } | { ok: false; reason:
 let masterMemo: { source: unknown; result: Promise<MasterKey> } | undefined;
 const tenantKeys = new Map<string, Promise<CryptoKey>>();
 const fingerprints = new Map<string, Promise<string>>();
-/** Bounds the small per-isolate memo maps (one entry per tenant or Stripe key). */
-const MEMO_MAX = 1_000;
 
 function masterKeyFor(source: unknown): Promise<MasterKey> {
   if (masterMemo !== undefined && masterMemo.source === source) return masterMemo.result;
@@ -302,7 +294,7 @@ function tenantKeyFor(master: { key: CryptoKey; id: string }, tenant: string): P
   const memoKey = `${master.id}:${tenant}`;
   let key = tenantKeys.get(memoKey);
   if (!key) {
-    if (tenantKeys.size >= MEMO_MAX) tenantKeys.clear();
+    if (tenantKeys.size >= KEY_MEMO_MAX_ENTRIES) tenantKeys.clear();
     key = deriveTenantKey(master.key, tenant);
     tenantKeys.set(memoKey, key);
   }
@@ -313,7 +305,7 @@ function tenantKeyFor(master: { key: CryptoKey; id: string }, tenant: string): P
 function credentialFingerprint(secretKey: string): Promise<string> {
   let fp = fingerprints.get(secretKey);
   if (!fp) {
-    if (fingerprints.size >= MEMO_MAX) fingerprints.clear();
+    if (fingerprints.size >= KEY_MEMO_MAX_ENTRIES) fingerprints.clear();
     fp = sha256Hex(`identity-edge list-cache credential\n${secretKey}`);
     fingerprints.set(secretKey, fp);
   }

@@ -15,8 +15,8 @@ export const DEMO_HTML = `<!doctype html>
 <body>
 <main>
 <h1>identity-edge demo</h1>
-<p class="lede">A tenant's page calling the proxy on its own origin with plain <code>fetch</code>: sign in, start a
-VerificationSession, verify on the (local stub's) hosted page, come back and read the result.</p>
+<p class="hint">A tenant's page calling the proxy on its own origin with plain <code>fetch</code>: sign in, start a
+VerificationSession, verify on the stub's hosted page, come back and read the result.</p>
 
 <section aria-labelledby="signin-title">
 <h2 id="signin-title">1. Sign in</h2>
@@ -24,7 +24,7 @@ VerificationSession, verify on the (local stub's) hosted page, come back and rea
 <label for="user">User name</label>
 <div class="row"><input id="user" name="user" value="alice" required maxlength="64" autocomplete="username">
 <button id="signin" type="submit">Sign in</button></div>
-<p class="hint">The dev login mints a 15-minute HS256 token for this name; it becomes the session's owner.</p>
+<p class="hint">The dev login mints a 15-minute token for this name: the sessions' owner.</p>
 </form>
 <p id="signed-in" hidden>Signed in as <strong id="user-name"></strong>
 <button id="signout" type="button" class="link">Sign out</button></p>
@@ -37,7 +37,7 @@ VerificationSession, verify on the (local stub's) hosted page, come back and rea
 <select id="type" name="type"><option value="document">document</option><option value="id_number">id_number</option></select>
 <label for="return-url"><code>return_url</code></label>
 <input id="return-url" name="return_url" type="text" spellcheck="false">
-<p class="hint">The tenant allows only its own <code>/demo/</code> URLs: try another one to see the policy refuse it.</p>
+<p class="hint">The tenant allows only its <code>/demo/</code> URLs: try another to see the policy refuse it.</p>
 <button id="start" type="submit" disabled>Start verification</button>
 </form>
 </section>
@@ -65,18 +65,18 @@ VerificationSession, verify on the (local stub's) hosted page, come back and rea
 </html>
 `;
 
-export const DEMO_CSS = `[hidden]{display:none!important}:root{color-scheme:light;font-family:system-ui,sans-serif;color:#1a1f36}
-body{margin:0;background:#f6f9fc}main{max-width:36rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;
-border:1px solid #e3e8ee;border-radius:8px}h1{font-size:1.4rem;margin:0 0 .5rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
-.lede,.hint{color:#697386;font-size:.9rem}.hint{margin:.25rem 0 .75rem}code{background:#f3f4f6;padding:0 .25rem;border-radius:3px}
-label{display:block;font-size:.9rem;margin:.5rem 0 .25rem}input,select{font-size:1rem;padding:.4rem;border:1px solid #c1c9d2;
-border-radius:6px;box-sizing:border-box;width:100%}.row{display:flex;gap:.5rem;align-items:center}.row input{flex:1}
-button{font-size:1rem;padding:.45rem .9rem;border-radius:6px;border:1px solid #635bff;background:#635bff;color:#fff;cursor:pointer}
-button:disabled{opacity:.5;cursor:default}button.link{background:none;border:none;color:#635bff;padding:0 .25rem}
-dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem;margin:.5rem 0 1rem}dt{color:#697386}dd{margin:0}
+export const DEMO_CSS = `[hidden]{display:none!important}
+body{font:16px system-ui,sans-serif;color:#1a1f36;background:#f6f9fc;margin:0}
+main{max-width:36rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;border:1px solid #e3e8ee;border-radius:8px}
+h1{font-size:1.4rem;margin:0}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}.hint,dt,#notice{color:#697386;font-size:.9rem}
+code{background:#f3f4f6;padding:0 .25rem;font-size:.9em}label{display:block;margin:.5rem 0 .25rem}
+input,select{font-size:1rem;padding:.4rem;border:1px solid #c1c9d2;border-radius:6px;width:100%;box-sizing:border-box}
+.row{display:flex;gap:.5rem;align-items:center}
+button{font-size:1rem;padding:.45rem .9rem;border-radius:6px;border:0;background:#635bff;color:#fff}
+button:disabled{opacity:.5}button.link{background:none;color:#635bff}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem}dd{margin:0}
 .status{font-weight:600;padding:.1rem .5rem;border-radius:10px;background:#e3e8ee}
-.status[data-status=verified]{background:#d7f7c2;color:#05690d}.status[data-status=requires_input]{background:#fcedb9;color:#a82c00}
-.status[data-status=canceled]{background:#ffe7f2;color:#b3063d}.status[data-status=processing]{background:#cff5f6;color:#0055bc}
+[data-status=verified]{background:#d7f7c2;color:#05690d}[data-status=requires_input]{background:#fcedb9;color:#a82c00}
+[data-status=canceled]{background:#ffe7f2;color:#b3063d}
 #error{margin-top:1.5rem;padding:.75rem 1rem;border-radius:6px;background:#ffe7f2;color:#b3063d}
-#notice{margin-top:1rem;color:#697386}
 `;

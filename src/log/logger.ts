@@ -14,9 +14,9 @@ export const CACHE_RESULTS = ["HIT", "MISS", "STALE", "BYPASS"] as const;
 
 /** The one access-log line per request (`"event":"request"`). */
 export interface AccessLogFields {
-  /** The proxy's request id (`req_edge_…`), or Stripe's when upstream answered. */
+  /** The proxy's own request id (`req_edge_…`). */
   request_id: string;
-  /** Stripe's `Request-Id` of the (last) upstream answer. */
+  /** Stripe's `Request-Id` of the (last) upstream answer; the response carries it when present. */
   stripe_request_id?: string;
   tenant?: string;
   role?: (typeof ROLES)[number];
@@ -30,7 +30,7 @@ export interface AccessLogFields {
   upstream_ms?: number;
   retries?: number;
   cache?: (typeof CACHE_RESULTS)[number];
-  /** The policy decision: `allowed`, the applied defaults (`set:allowed_types,…`) or `refused:<rule>`. */
+  /** The policy decision: `allowed`, what it changed (`injected:allowed_types,…`) or `refused:<rule>`. */
   policy?: string;
   error_code?: string;
 }

@@ -7,7 +7,8 @@ import { mayContainSecret, SECRET_PATTERNS, type SecretKind } from "./secret-pat
  * raw form and in the encoded forms a log string carries them in:
  *
  * - Percent-encoded and JSON/JS-escaped (`sk_test%5F…`, `a%40b.com`, `https:\/\/verify…`,
- *   `\u005f`), nested up to three levels (`%255F`): the string is decoded with a map back to the
+ *   `\u005f`), nested up to three levels (`%255F`): the string is decoded (percent only, escapes
+ *   only, and both: they differ when one's characters touch the other's) with a map back to the
  *   original, scanned again, and what matched is masked in the original, encoding included. Deeper
  *   nesting that still hides a secret masks the whole string: it cannot be located cheaply and no
  *   honest log string looks like that.
@@ -60,6 +61,8 @@ interface Span {
 export function scrubString(value: string, maxLength: number = MAX_LOGGED_STRING): string {
   const cap = Math.max(MIN_CAP, Math.floor(maxLength));
   let input = String(value);
+  const memoizable = input.length <= MEMO_MAX_LENGTH && input.length <= cap;
+  if (memoizable && KNOWN_CLEAN.has(input)) return input;
   let truncated = false;
   if (input.length > MAX_SCANNED_STRING) {
     input = cutAtDelimiter(input, MAX_SCANNED_STRING);
@@ -73,40 +76,57 @@ export function scrubString(value: string, maxLength: number = MAX_LOGGED_STRING
     out = out.slice(0, cap - TRUNCATION_MARK.length);
   }
   if (truncated && /[\uD800-\uDBFF]$/.test(out)) out = out.slice(0, -1);
+  if (memoizable && out === input) rememberClean(input);
   return truncated ? out + TRUNCATION_MARK : out;
+}
+
+/**
+ * Short strings already found clean (tenant ids, route templates, operation names, codes): most of
+ * an access line repeats from request to request, and scanning it again costs more than a lookup.
+ * Only clean strings are kept, so no secret is retained here.
+ */
+const KNOWN_CLEAN = new Set<string>();
+const MEMO_MAX_LENGTH = 256;
+const MEMO_MAX_ENTRIES = 1024;
+
+function rememberClean(value: string): void {
+  if (KNOWN_CLEAN.size >= MEMO_MAX_ENTRIES) KNOWN_CLEAN.clear();
+  KNOWN_CLEAN.add(value);
 }
 
 /** Masks every secret in `value`, at any length (no truncation). Linear time. */
 export function maskSecrets(value: string): string {
   const spans: Span[] = [];
   collectSpans(value, null, spans);
-  // Every distinct result of undoing percent-encoding, escapes, or both, level by level: the three
-  // differ when one encoding's characters sit next to the other's (`\b%65arer` is `\bearer` to one
-  // and a backspace then `earer` to the other).
+  // Three chains of decoding, level by level: percent only, escapes only, and both. They differ when
+  // one encoding's characters touch the other's (`\b%65arer` is `\bearer` to the first and a
+  // backspace then `earer` to the others). Three chains, not every mix of them: bounded work.
   const seen = new Set([value]);
-  let frontier: { text: string; map: readonly number[] | null }[] = [{ text: value, map: null }];
-  for (let level = 0; level < MAPPED_DECODE_LEVELS && frontier.length > 0; level++) {
-    const next: typeof frontier = [];
-    for (const layer of frontier) {
-      for (const kinds of DECODE_KINDS) {
-        const decoded: DecodedLayer | null = decodeOnce(layer.text, kinds);
-        if (decoded === null || seen.has(decoded.text)) continue;
-        seen.add(decoded.text);
-        const prev = layer.map;
-        const map = prev === null ? decoded.map : decoded.map.map((i) => prev[i] ?? value.length);
-        collectSpans(decoded.text, map, spans);
-        next.push({ text: decoded.text, map });
+  let unfinished = false;
+  for (const kinds of DECODE_KINDS) {
+    let text = value;
+    let map: readonly number[] | null = null;
+    for (let level = 0; level < MAPPED_DECODE_LEVELS; level++) {
+      const decoded: DecodedLayer | null = decodeOnce(text, kinds);
+      if (decoded === null) break;
+      const prev: readonly number[] | null = map;
+      map = prev === null ? decoded.map : decoded.map.map((i) => prev[i] ?? value.length);
+      text = decoded.text;
+      if (!seen.has(text)) {
+        seen.add(text);
+        collectSpans(text, map, spans);
       }
+      if (level === MAPPED_DECODE_LEVELS - 1) unfinished = true;
     }
-    frontier = next;
   }
-  // Still decoding after the mapped levels: look deeper without a map; a hit masks everything.
-  for (const layer of frontier) {
-    let text = layer.text;
-    for (let level = 0; level < EXTRA_DECODE_LEVELS; level++) {
+  // Still decoding after the mapped levels: follow the decode-everything chain deeper, without a
+  // map; a hit there masks the whole string.
+  if (unfinished) {
+    let text = value;
+    for (let level = 0; level < MAPPED_DECODE_LEVELS + EXTRA_DECODE_LEVELS; level++) {
       const decoded = decodeOnce(text, BOTH);
       if (decoded === null) break;
-      if (hasSecret(decoded.text)) return "[redacted:encoded]";
+      if (level >= MAPPED_DECODE_LEVELS && hasSecret(decoded.text)) return "[redacted:encoded]";
       text = decoded.text;
     }
   }

@@ -1,7 +1,7 @@
 /**
- * What the value scrubber masks: one entry per kind of secret or personal datum, with the literal
- * markers that must occur for the pattern to match (they build a one-pass pre-check, so a string
- * without any marker costs a single scan).
+ * What the value scrubber masks: one entry per kind of secret or personal datum, with the markers
+ * that must occur for the pattern to match (they build a one-pass pre-check, so a string without any
+ * marker costs a single scan).
  *
  * Linear by construction. The patterns run on JavaScript's backtracking engine, so each one obeys one
  * of two rules, which keeps a scan of n characters O(n) whatever the input (no catastrophic
@@ -39,8 +39,11 @@ export interface SecretPattern {
    * HTTP words (`Bearer`, `Authorization`) and hosts are not.
    */
   readonly re: RegExp;
-  /** Lower-case literals, one of which occurs (case-insensitively) in every match. */
-  readonly markers: readonly string[];
+  /**
+   * One of these occurs (case-insensitively) in every match: literals, or a short fixed-length regex
+   * where a single-character literal would let random bytes (decoded base64) through too often.
+   */
+  readonly markers: readonly (string | RegExp)[];
   /**
    * Resume scanning just after the first occurrence of this character in a match rather than after
    * the match, so that a match that ends inside the next secret does not hide it (`a@b.cc@d.ee`:
@@ -122,14 +125,14 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     // so `package@1.2.3` in a stack trace is not an address.
     kind: "email",
     re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/dg,
-    markers: ["@"],
+    markers: [/[A-Za-z0-9._%+-]@[A-Za-z0-9-]/],
     resumeAfter: "@",
   },
   {
     // International phone numbers (`+1 (555) 555-0100`); ISO offsets like `+00:00` are too short.
     kind: "phone",
     re: /\+\d(?:[ ().-]{0,2}\d){6,14}/dg,
-    markers: ["+"],
+    markers: [/\+\d/],
   },
   {
     // Personal data by name, in JSON, form or `key: value` text (an exception message that quotes a
@@ -153,10 +156,16 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   },
 ];
 
-const ALL_MARKERS = [...new Set(SECRET_PATTERNS.flatMap((p) => p.markers))];
+const MARKER_SOURCES = [
+  ...new Set(
+    SECRET_PATTERNS.flatMap((p) =>
+      p.markers.map((m) => (typeof m === "string" ? m.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&") : m.source)),
+    ),
+  ),
+];
 
 /** One linear pass: false means no pattern above can match `text`, so the full scan is skipped. */
-const PRECHECK = new RegExp(ALL_MARKERS.map((m) => m.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"), "i");
+const PRECHECK = new RegExp(MARKER_SOURCES.join("|"), "i");
 
 export function mayContainSecret(text: string): boolean {
   return PRECHECK.test(text);

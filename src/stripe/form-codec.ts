@@ -51,9 +51,16 @@ export function parseForm(text: string): DecodeResult {
   }
 }
 
+/** Keys form encoding cannot carry as one key: brackets would become structure upstream, "" an array. */
+const UNENCODABLE_KEY = /[[\]]|^$/;
+/** Half a UTF-16 surrogate pair: it has no UTF-8 encoding (a form body could not carry it either). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
  * Converts a parsed JSON body into form-shaped params: numbers and booleans become the strings Stripe
- * would have received in a form, `null` and other non-representable values are refused.
+ * would have received in a form; `null`, other non-representable values and keys or strings that the
+ * form encoding would change (brackets in a key, an empty key, lone surrogates) are refused, so what is
+ * validated is exactly what reaches Stripe.
  */
 export function paramsFromJson(value: unknown): DecodeResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -62,7 +69,7 @@ export function paramsFromJson(value: unknown): DecodeResult {
   let count = 0;
   const convert = (v: unknown, depth: number): ParamValue | undefined => {
     if (++count > CODEC_LIMITS.parameterLimit || depth > CODEC_LIMITS.depth) return undefined;
-    if (typeof v === "string") return v;
+    if (typeof v === "string") return LONE_SURROGATE.test(v) ? undefined : v;
     if (typeof v === "boolean") return v ? "true" : "false";
     if (typeof v === "number") return Number.isFinite(v) ? String(v) : undefined;
     if (Array.isArray(v)) {
@@ -79,6 +86,7 @@ export function paramsFromJson(value: unknown): DecodeResult {
       const out: Params = {};
       for (const [k, item] of Object.entries(v)) {
         if (k === "__proto__" || k === "constructor" || k === "prototype") continue;
+        if (UNENCODABLE_KEY.test(k) || LONE_SURROGATE.test(k)) return undefined;
         const c = convert(item, depth + 1);
         if (c === undefined) return undefined;
         out[k] = c;
@@ -89,7 +97,11 @@ export function paramsFromJson(value: unknown): DecodeResult {
   };
   const params = convert(value, 0);
   if (params === undefined || typeof params !== "object" || Array.isArray(params)) {
-    return { ok: false, reason: "The JSON request body has a value that cannot be sent to Stripe (null, too deep or too large)." };
+    return {
+      ok: false,
+      reason:
+        "The JSON request body has a value that cannot be sent to Stripe (null, a key with brackets, invalid Unicode, too deep or too large).",
+    };
   }
   return { ok: true, params };
 }

@@ -40,7 +40,13 @@ export interface UpstreamOptions {
 }
 
 /** Response headers that come back to the caller; everything else Stripe sends stays at the edge. */
-export const RESPONSE_HEADER_ALLOWLIST = ["request-id", "idempotency-key", "original-request", "stripe-should-retry", "stripe-version"] as const;
+export const RESPONSE_HEADER_ALLOWLIST = [
+  "request-id",
+  "idempotency-key",
+  "original-request",
+  "stripe-should-retry",
+  "stripe-version",
+] as const;
 
 /** A retry needs at least this much of the deadline left after its backoff to be worth starting. */
 export const MIN_ATTEMPT_MS = 50;
@@ -74,7 +80,11 @@ export function isRetryable(attempt: Attempt): boolean {
  * The wait before retry number `retry` (1 for the first retry): "full jitter", uniform in
  * [0, min(cap, base·2^(retry−1))). Never negative, never above the cap, whatever `random` returns.
  */
-export function backoffDelay(retry: number, timings: Pick<UpstreamTimings, "backoffBaseMs" | "backoffCapMs">, random: () => number): number {
+export function backoffDelay(
+  retry: number,
+  timings: Pick<UpstreamTimings, "backoffBaseMs" | "backoffCapMs">,
+  random: () => number,
+): number {
   // The exponent stops at 30: any sane cap is reached long before, and 0·2^1024 would be NaN.
   const growth = 2 ** Math.min(30, Math.max(0, retry - 1));
   const ceiling = Math.max(0, Math.min(timings.backoffCapMs, timings.backoffBaseMs * growth));
@@ -119,27 +129,29 @@ export type Settlement =
 
 /**
  * What the caller gets once the proxy stops trying (pure). A final answer from Stripe passes through
- * unchanged. When the proxy gave up on a retryable one, `Stripe-Should-Retry` tells the caller whether
- * its own retry is safe: a 4xx (409: the first request is still running) passes through with that
- * header; a 5xx, a dropped connection or a malformed answer becomes 502 `upstream_unavailable`, a
- * timeout 504 `upstream_timeout` — never a broken 200 and never a 500 the caller cannot tell from a bug.
+ * unchanged. When the proxy gave up on a retryable one, the caller learns whether its own retry is safe
+ * (`Stripe-Should-Retry`: GETs, or POSTs under the caller's own Idempotency-Key), and never gets a broken
+ * 200 or a 500 it cannot tell from a bug:
+ * - a 4xx (409: the first attempt is still running) passes through when the caller may retry; under a
+ *   key the proxy generated it becomes 504 `upstream_timeout` (the outcome is unknown, and the caller
+ *   never saw that key);
+ * - a 5xx, a dropped connection or a malformed answer becomes 502 `upstream_unavailable`;
+ * - a timeout becomes 504 `upstream_timeout`.
  */
 export function settle(last: Attempt, call: Pick<UpstreamCall, "method" | "callerIdempotencyKey">): Settlement {
-  const retry = callerMayRetry(call) ? "true" : "false";
-  if (last.kind === "response") {
-    const { status, headers, text } = last;
-    if (!isRetryable(last)) return { kind: "response", status, headers, text };
-    if (status < 500) {
-      const out = new Headers(headers);
-      if (retry === "false") out.set("stripe-should-retry", "false");
-      return { kind: "response", status, headers: out, text };
-    }
+  const mayRetry = callerMayRetry(call);
+  if (last.kind === "response" && (!isRetryable(last) || (last.status < 500 && mayRetry))) {
+    return { kind: "response", status: last.status, headers: last.headers, text: last.text };
   }
-  const headers = { "Stripe-Should-Retry": retry };
-  const error =
-    last.kind === "timeout"
-      ? new ProxyError("upstream_timeout", "Stripe did not answer in time. The request may or may not have been applied.", { headers })
-      : new ProxyError("upstream_unavailable", "Stripe could not be reached or answered with an error or a malformed response.", { headers });
+  const headers = { "Stripe-Should-Retry": mayRetry ? "true" : "false" };
+  const timedOut = last.kind === "timeout" || (last.kind === "response" && last.status < 500);
+  const error = timedOut
+    ? new ProxyError("upstream_timeout", "Stripe did not answer in time. The request may or may not have been applied.", {
+        headers,
+      })
+    : new ProxyError("upstream_unavailable", "Stripe could not be reached or answered with an error or a malformed response.", {
+        headers,
+      });
   return { kind: "error", error };
 }
 
@@ -225,11 +237,14 @@ async function attemptOnce(call: UpstreamCall, opts: UpstreamOptions, timeoutMs:
   let timedOut = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expiry = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-      reject(new Error("attempt timed out"));
-    }, Math.max(1, timeoutMs));
+    timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+        reject(new Error("attempt timed out"));
+      },
+      Math.max(1, timeoutMs),
+    );
   });
   try {
     return await Promise.race([exchange(call, opts, controller.signal), expiry]);
@@ -246,9 +261,10 @@ const timerSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(res
  * Calls Stripe with the tenant's credentials, retrying what is safe to retry (see `isRetryable`) with
  * full-jitter exponential backoff inside a total deadline; every attempt of a POST carries the same
  * Idempotency-Key. Final upstream answers (including Stripe errors) come back as they are; what the
- * caller gets when the proxy gives up is decided by `settle`: a Stripe 4xx, or an `UpstreamFailure`
- * (502 `upstream_unavailable` / 504 `upstream_timeout`) with `Stripe-Should-Retry` telling the caller
- * whether its own retry is safe (GETs, or POSTs whose Idempotency-Key the caller chose).
+ * caller gets when the proxy gives up is decided by `settle`: Stripe's 4xx when the caller may retry,
+ * else an `UpstreamFailure` (502 `upstream_unavailable` / 504 `upstream_timeout`) with
+ * `Stripe-Should-Retry` telling the caller whether its own retry is safe (GETs, or POSTs whose
+ * Idempotency-Key the caller chose).
  */
 export async function callStripe(call: UpstreamCall, opts: UpstreamOptions): Promise<UpstreamResponse> {
   const timings = { ...DEFAULT_UPSTREAM_TIMINGS, ...opts.timings };

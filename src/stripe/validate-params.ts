@@ -44,6 +44,14 @@ function arrayItems(schema: ParamSchema): ParamSchema | undefined {
   return undefined;
 }
 
+/**
+ * The schema of property `k`: an own property of `props` only, so a key named like an
+ * Object.prototype member (`toString`, `hasOwnProperty`…) is unknown, not a function.
+ */
+function propSchema(schema: Extract<ParamSchema, { t: "object" }>, k: string): ParamSchema | undefined {
+  return Object.hasOwn(schema.props, k) ? schema.props[k] : schema.extra;
+}
+
 function findUnknown(schema: ParamSchema, value: ParamValue, path: (string | number)[]): ParamIssue | undefined {
   const items = arrayItems(schema);
   if (items && (Array.isArray(value) || isRecord(value))) {
@@ -57,7 +65,7 @@ function findUnknown(schema: ParamSchema, value: ParamValue, path: (string | num
   const obj = objectBranch(schema);
   if (!obj || !isRecord(value)) return undefined;
   for (const [k, v] of Object.entries(value)) {
-    const child = obj.props[k] ?? obj.extra;
+    const child = propSchema(obj, k);
     if (!child) {
       const param = bracketPath([...path, k]);
       return { code: "parameter_unknown", param, message: `Received unknown parameter: ${param}` };
@@ -113,7 +121,7 @@ function check(schema: ParamSchema, value: ParamValue, path: (string | number)[]
       if (!isRecord(value)) return invalid(path, `Invalid object: ${bracketPath(path)} must be a hash.`);
       const out: Params = {};
       for (const [k, v] of Object.entries(value)) {
-        const child = schema.props[k] ?? schema.extra;
+        const child = propSchema(schema, k);
         if (!child) return invalid([...path, k], `Received unknown parameter: ${bracketPath([...path, k])}`);
         const r = check(child, v, [...path, k]);
         if (!r.ok) return r;

@@ -26,8 +26,12 @@ export interface TenantDirectory {
 export function tenantDirectory(env: Env, log: Logger, requestId: string, now: () => number = Date.now): TenantDirectory {
   const registry = registryFor(env.TENANTS);
   if (registry.problems.length > 0) {
-    for (const p of registry.problems) log.error("tenants_config_invalid", { request_id: requestId, detail: `${p.path}: ${p.message}` });
-    throw new ProxyError("tenant_misconfigured", "The identity proxy's tenant configuration is invalid. The operator has been notified in the logs.");
+    for (const p of registry.problems)
+      log.error("tenants_config_invalid", { request_id: requestId, detail: `${p.path}: ${p.message}` });
+    throw new ProxyError(
+      "tenant_misconfigured",
+      "The identity proxy's tenant configuration is invalid. The operator has been notified in the logs.",
+    );
   }
   const fromEnv: TenantDirectory = {
     findByKeyHash: async (sha256) => registry.byKeyHash.get(sha256),
@@ -54,7 +58,9 @@ export function tenantDirectory(env: Env, log: Logger, requestId: string, now: (
     findByKeyHash: async (sha256) => registry.byKeyHash.get(sha256) ?? fromKv((ctx) => kv.findByKeyHash(sha256, ctx)),
     // A host env.TENANTS serves is answered by env.TENANTS alone, whatever the path.
     findByHost: async (host, path) =>
-      registry.byHost.has(host.toLowerCase()) ? resolveByHost(registry, host, path) : fromKv((ctx) => kv.findByHost(host, path, ctx)),
+      registry.byHost.has(host.toLowerCase())
+        ? resolveByHost(registry, host, path)
+        : fromKv((ctx) => kv.findByHost(host, path, ctx)),
     get: async (id) => registry.tenants.get(id) ?? fromKv((ctx) => kv.get(id, ctx)),
   };
 }

@@ -102,7 +102,11 @@ export function generateKekBase64(): string {
   return bytesToBase64(crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
 }
 
-async function gcmSeal(key: CryptoKey, plaintext: Uint8Array<ArrayBuffer>, additionalData: Uint8Array<ArrayBuffer>): Promise<string> {
+async function gcmSeal(
+  key: CryptoKey,
+  plaintext: Uint8Array<ArrayBuffer>,
+  additionalData: Uint8Array<ArrayBuffer>,
+): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData }, key, plaintext));
   const out = new Uint8Array(IV_BYTES + ct.length);
@@ -111,11 +115,19 @@ async function gcmSeal(key: CryptoKey, plaintext: Uint8Array<ArrayBuffer>, addit
   return bytesToBase64(out);
 }
 
-async function gcmOpen(key: CryptoKey, sealed: string, additionalData: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+async function gcmOpen(
+  key: CryptoKey,
+  sealed: string,
+  additionalData: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer>> {
   const bytes = base64ToBytes(sealed);
   if (bytes.length <= IV_BYTES + 16) throw new SecretOpenError("not_sealed", "sealed value is too short");
   try {
-    const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, IV_BYTES), additionalData }, key, bytes.subarray(IV_BYTES));
+    const pt = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: bytes.subarray(0, IV_BYTES), additionalData },
+      key,
+      bytes.subarray(IV_BYTES),
+    );
     return new Uint8Array(pt);
   } catch {
     throw new SecretOpenError("authentication_failed", "sealed value did not authenticate (wrong key, tenant or tampered)");
@@ -150,7 +162,12 @@ export async function openSecret(sealed: SealedSecret, context: SecretContext, k
  * Re-seals the data key of `sealed` under `to` (KEK rotation). The secret's own ciphertext is kept,
  * and it is checked to still open, so a rotation never writes a record that cannot be read.
  */
-export async function resealSecret(sealed: SealedSecret, context: SecretContext, from: readonly Kek[], to: Kek): Promise<SealedSecret> {
+export async function resealSecret(
+  sealed: SealedSecret,
+  context: SecretContext,
+  from: readonly Kek[],
+  to: Kek,
+): Promise<SealedSecret> {
   const dekBytes = await openDek(sealed, context, from);
   const dek = await crypto.subtle.importKey("raw", dekBytes, "AES-GCM", false, ["decrypt"]);
   await gcmOpen(dek, sealed.ct, aad(context, "secret"));
@@ -217,7 +234,9 @@ const kekCache = new Map<string, Promise<KekSet>>();
 
 /** `loadKeks`, memoized per distinct set of values (an isolate only ever sees one or two). */
 export function cachedKeks(source: KekSource): Promise<KekSet> {
-  const id = [source.TENANT_KEK, source.TENANT_KEK_ID, source.TENANT_KEK_PREVIOUS, source.TENANT_KEK_PREVIOUS_ID].map((x) => str(x) ?? "").join("\n");
+  const id = [source.TENANT_KEK, source.TENANT_KEK_ID, source.TENANT_KEK_PREVIOUS, source.TENANT_KEK_PREVIOUS_ID]
+    .map((x) => str(x) ?? "")
+    .join("\n");
   let set = kekCache.get(id);
   if (!set) {
     if (kekCache.size >= 4) kekCache.clear();

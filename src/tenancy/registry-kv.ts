@@ -55,9 +55,10 @@ interface CachedTenant {
 }
 
 /**
- * The KV tenant registry, read side. Resolving a request costs at most two KV reads when cold (the
- * index entry, then the tenant config) and none while both are cached; everything read is validated
- * with the tenant schema, and an index hit counts only if the config confirms it.
+ * The KV tenant registry, read side. Resolving a request costs two KV reads when cold (the index
+ * entry, then the tenant config; one more per extra candidate when tenants share a host) and none
+ * while both are cached; everything read is validated with the tenant schema, and an index hit
+ * counts only if the config confirms it.
  */
 export class KvTenantRegistry {
   readonly #kv: RegistryKv;
@@ -80,7 +81,9 @@ export class KvTenantRegistry {
   /** The key entry for a proxy-key hash, when a KV tenant (not named in env.TENANTS) lists it. */
   async findByKeyHash(sha256: string, ctx: RegistryLookup): Promise<KeyEntry | undefined> {
     const hash = sha256.toLowerCase();
-    const index = await this.#keys.lookup(hash, ctx.now, () => this.#readIndex(proxyKeyKvKey(hash), KeyIndexSchema, "a proxy-key index entry", ctx));
+    const index = await this.#keys.lookup(hash, ctx.now, () =>
+      this.#readIndex(proxyKeyKvKey(hash), KeyIndexSchema, "a proxy-key index entry", ctx),
+    );
     if (!index || ctx.isEnvTenant(index.tenant)) return undefined;
     const tenant = await this.#tenant(index.tenant, ctx);
     if (!tenant) return undefined;
@@ -121,7 +124,12 @@ export class KvTenantRegistry {
     });
   }
 
-  async #readIndex<T>(kvKey: string, schema: v.GenericSchema<unknown, T>, what: string, ctx: RegistryLookup): Promise<T | undefined> {
+  async #readIndex<T>(
+    kvKey: string,
+    schema: v.GenericSchema<unknown, T>,
+    what: string,
+    ctx: RegistryLookup,
+  ): Promise<T | undefined> {
     const text = await this.#kv.get(kvKey);
     if (text === null) return undefined;
     const value = parseIndexValue(schema, text);

@@ -13,6 +13,7 @@ import {
   SECRET_PREFIX,
   stripeSecretKvKey,
   TENANT_PREFIX,
+  tenantIdOfKvKey,
   tenantIdOfSecretKvKey,
   tenantKvKey,
 } from "./registry-layout.ts";
@@ -66,7 +67,9 @@ function prefixOf(config: unknown): string {
 function keysOf(config: unknown): { name: string; sha256: string }[] {
   const keys = isObject(config) && Array.isArray(config.server_keys) ? config.server_keys : [];
   return keys.flatMap((k: unknown) =>
-    isObject(k) && typeof k.sha256 === "string" ? [{ name: typeof k.name === "string" ? k.name : "?", sha256: k.sha256.toLowerCase() }] : [],
+    isObject(k) && typeof k.sha256 === "string"
+      ? [{ name: typeof k.name === "string" ? k.name : "?", sha256: k.sha256.toLowerCase() }]
+      : [],
   );
 }
 
@@ -125,7 +128,8 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
     const others = new Set<string>();
     for (const key of hostKeys) {
       const text = index.get(key) ?? null;
-      for (const e of text === null ? [] : (parseIndexValue(HostIndexSchema, text) ?? [])) if (e.tenant !== id) others.add(e.tenant);
+      for (const e of text === null ? [] : (parseIndexValue(HostIndexSchema, text) ?? []))
+        if (e.tenant !== id) others.add(e.tenant);
     }
     for (const hash of keysOf(next).map((k) => k.sha256)) {
       const text = index.get(proxyKeyKvKey(hash)) ?? null;
@@ -147,7 +151,13 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
   const changes: KvChange[] = [];
   const nextText = next === undefined ? undefined : JSON.stringify(next);
   if (nextText === undefined) changes.push({ op: "delete", key: tenantKvKey(id), summary: `delete tenant ${id}` });
-  else if (nextText !== oldText) changes.push({ op: "put", key: tenantKvKey(id), value: nextText, summary: `${oldText === null ? "create" : "update"} tenant ${id}` });
+  else if (nextText !== oldText)
+    changes.push({
+      op: "put",
+      key: tenantKvKey(id),
+      value: nextText,
+      summary: `${oldText === null ? "create" : "update"} tenant ${id}`,
+    });
 
   // Host index: our entry is on exactly the hosts of `next`, with its prefix; other tenants' entries stay.
   const nextHosts = new Set(hostsOf(next));
@@ -156,13 +166,20 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
     const current = hostIndex(host);
     const kept = current.filter((e) => e.tenant !== id);
     const wanted = nextHosts.has(host) ? [...kept, { tenant: id, prefix: nextPrefix }] : kept;
-    const sort = (list: HostIndex) => [...list].sort((a, b) => a.tenant.localeCompare(b.tenant) || a.prefix.localeCompare(b.prefix));
+    const sort = (list: HostIndex) =>
+      [...list].sort((a, b) => a.tenant.localeCompare(b.tenant) || a.prefix.localeCompare(b.prefix));
     const text = index.get(hostKvKey(host)) ?? null;
-    if (text !== null && JSON.stringify(sort(parseIndexValue(HostIndexSchema, text) ?? [])) === JSON.stringify(sort(wanted))) continue;
+    if (text !== null && JSON.stringify(sort(parseIndexValue(HostIndexSchema, text) ?? [])) === JSON.stringify(sort(wanted)))
+      continue;
     if (wanted.length === 0) {
       if (text !== null) changes.push({ op: "delete", key: hostKvKey(host), summary: `unindex host ${host}` });
     } else {
-      changes.push({ op: "put", key: hostKvKey(host), value: JSON.stringify(sort(wanted)), summary: `index host ${host} → ${wanted.map((e) => `${e.tenant}${e.prefix}`).join(", ")}` });
+      changes.push({
+        op: "put",
+        key: hostKvKey(host),
+        value: JSON.stringify(sort(wanted)),
+        summary: `index host ${host} → ${wanted.map((e) => `${e.tenant}${e.prefix}`).join(", ")}`,
+      });
     }
   }
 
@@ -174,7 +191,8 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
     const name = nextKeys.get(hash);
     if (name !== undefined) {
       const wanted = JSON.stringify({ tenant: id, name });
-      if (text !== wanted) changes.push({ op: "put", key: proxyKeyKvKey(hash), value: wanted, summary: `index proxy key ${id}/${name}` });
+      if (text !== wanted)
+        changes.push({ op: "put", key: proxyKeyKvKey(hash), value: wanted, summary: `index proxy key ${id}/${name}` });
     } else if (text !== null && (current === undefined || current.tenant === id)) {
       const oldName = keysOf(old).find((k) => k.sha256 === hash)?.name ?? "?";
       changes.push({ op: "delete", key: proxyKeyKvKey(hash), summary: `unindex proxy key ${id}/${oldName}` });
@@ -183,9 +201,12 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
   }
 
   const hasSecret = (first.get(stripeSecretKvKey(id)) ?? null) !== null;
-  if (next === undefined && hasSecret) changes.push({ op: "delete", key: stripeSecretKvKey(id), summary: `delete the sealed Stripe key of ${id}` });
+  if (next === undefined && hasSecret)
+    changes.push({ op: "delete", key: stripeSecretKvKey(id), summary: `delete the sealed Stripe key of ${id}` });
   if (next !== undefined && isObject(next.stripe) && next.stripe.secret_key_ref === "kv" && !hasSecret) {
-    notes.push(`tenant ${id} reads its Stripe key from the registry, and none is stored yet: it answers tenant_misconfigured until \`set-stripe-key ${id}\``);
+    notes.push(
+      `tenant ${id} reads its Stripe key from the registry, and none is stored yet: it answers tenant_misconfigured until \`set-stripe-key ${id}\``,
+    );
   }
   return { changes, notes, errors: [] };
 }
@@ -261,10 +282,19 @@ export async function planSetStripeKey(reader: RegistryReader, id: string, seale
   const notes: string[] = [];
   const stripe = isObject(config.stripe) ? config.stripe : {};
   if (stripe.secret_key_ref !== "kv") {
-    notes.push(`tenant ${id} still reads its key from the binding ${String(stripe.secret_key)}: set "secret_key_ref": "kv" (and drop secret_key) with \`put\` to use the stored key`);
+    notes.push(
+      `tenant ${id} still reads its key from the binding ${String(stripe.secret_key)}: set "secret_key_ref": "kv" (and drop secret_key) with \`put\` to use the stored key`,
+    );
   }
   return {
-    changes: [{ op: "put", key: stripeSecretKvKey(id), value: JSON.stringify(sealed), summary: `store the Stripe key of ${id}, sealed under KEK ${sealed.kek_id}` }],
+    changes: [
+      {
+        op: "put",
+        key: stripeSecretKvKey(id),
+        value: JSON.stringify(sealed),
+        summary: `store the Stripe key of ${id}, sealed under KEK ${sealed.kek_id}`,
+      },
+    ],
     notes,
     errors: [],
   };
@@ -295,9 +325,17 @@ export async function planRotateKek(reader: RegistryReader, from: readonly Kek[]
     }
     try {
       const resealed = await resealSecret(sealed, { tenant, purpose: "stripe_secret_key" }, from, to);
-      changes.push({ op: "put", key, value: JSON.stringify(resealed), summary: `re-seal the Stripe key of ${tenant}: KEK ${sealed.kek_id} → ${to.id}` });
+      changes.push({
+        op: "put",
+        key,
+        value: JSON.stringify(resealed),
+        summary: `re-seal the Stripe key of ${tenant}: KEK ${sealed.kek_id} → ${to.id}`,
+      });
     } catch (err) {
-      errors.push({ path: key, message: `cannot be opened (${err instanceof Error ? err.message : "error"}); store the key again with set-stripe-key` });
+      errors.push({
+        path: key,
+        message: `cannot be opened (${err instanceof Error ? err.message : "error"}); store the key again with set-stripe-key`,
+      });
     }
   }
   const notes = [`${current} stored key(s) already under KEK ${to.id}, ${changes.length} to re-seal`];
@@ -306,5 +344,5 @@ export async function planRotateKek(reader: RegistryReader, from: readonly Kek[]
 
 /** Tenant ids in the registry, sorted. */
 export async function listTenantIds(reader: RegistryReader): Promise<string[]> {
-  return (await reader.list(TENANT_PREFIX)).map((k) => k.slice(TENANT_PREFIX.length)).sort();
+  return (await reader.list(TENANT_PREFIX)).flatMap((k) => tenantIdOfKvKey(k) ?? []).sort();
 }

@@ -4,7 +4,13 @@ import { REGISTRY_CACHE_TTL_MS, type RegistryKv } from "./registry-kv.ts";
 import { stripeSecretKvKey } from "./registry-layout.ts";
 
 /** Why a tenant's KV-stored Stripe key is unusable; each maps to a log detail naming no secret. */
-export type StoredKeyFailure = "missing" | "not_sealed" | "kek_not_configured" | "kek_invalid" | "kek_unavailable" | "authentication_failed";
+export type StoredKeyFailure =
+  | "missing"
+  | "not_sealed"
+  | "kek_not_configured"
+  | "kek_invalid"
+  | "kek_unavailable"
+  | "authentication_failed";
 
 export type StoredKeyResult = { ok: true; key: string } | { ok: false; reason: StoredKeyFailure };
 

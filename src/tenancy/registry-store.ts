@@ -5,7 +5,9 @@
  * `wrangler kv` (scripts/tenants/wrangler-store.ts).
  */
 
-export type KvChange = { op: "put"; key: string; value: string; summary: string } | { op: "delete"; key: string; summary: string };
+export type KvChange =
+  | { op: "put"; key: string; value: string; summary: string }
+  | { op: "delete"; key: string; summary: string };
 
 export interface RegistryReader {
   /** Values of `keys` (null when absent), in one round trip where the store allows. */
@@ -63,7 +65,9 @@ export class KvNamespaceStore implements RegistryStore {
     const out: string[] = [];
     let cursor: string | undefined;
     for (;;) {
-      const page: KVNamespaceListResult<unknown, string> = await this.#kv.list(cursor === undefined ? { prefix } : { prefix, cursor });
+      const page: KVNamespaceListResult<unknown, string> = await this.#kv.list(
+        cursor === undefined ? { prefix } : { prefix, cursor },
+      );
       out.push(...page.keys.map((k) => k.name));
       if (page.list_complete) break;
       cursor = page.cursor;

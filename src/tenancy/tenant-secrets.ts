@@ -39,7 +39,12 @@ export async function tenantSecretKey(
 async function registrySecretKey(tenantId: string, env: Env, log: Logger, requestId: string, now: () => number): Promise<string> {
   const kv = env.TENANT_REGISTRY;
   if (!kv) {
-    log.error("tenant_secret_missing", { request_id: requestId, tenant: tenantId, binding: "TENANT_REGISTRY", detail: "secret_key_ref is kv but TENANT_REGISTRY is not bound" });
+    log.error("tenant_secret_missing", {
+      request_id: requestId,
+      tenant: tenantId,
+      binding: "TENANT_REGISTRY",
+      detail: "secret_key_ref is kv but TENANT_REGISTRY is not bound",
+    });
     throw misconfigured();
   }
   let stored: Awaited<ReturnType<typeof storedStripeKey>>;
@@ -50,16 +55,29 @@ async function registrySecretKey(tenantId: string, env: Env, log: Logger, reques
     throw new ProxyError("internal_error", INTERNAL_ERROR_MESSAGE);
   }
   if (!stored.ok) {
-    log.error("tenant_secret_missing", { request_id: requestId, tenant: tenantId, binding: "TENANT_REGISTRY", detail: STORED_KEY_FAILURE_DETAIL[stored.reason] });
+    log.error("tenant_secret_missing", {
+      request_id: requestId,
+      tenant: tenantId,
+      binding: "TENANT_REGISTRY",
+      detail: STORED_KEY_FAILURE_DETAIL[stored.reason],
+    });
     throw misconfigured();
   }
   if (!STRIPE_SECRET.test(stored.key)) {
-    log.error("tenant_secret_missing", { request_id: requestId, tenant: tenantId, binding: "TENANT_REGISTRY", detail: "the stored key is not a Stripe secret or restricted key" });
+    log.error("tenant_secret_missing", {
+      request_id: requestId,
+      tenant: tenantId,
+      binding: "TENANT_REGISTRY",
+      detail: "the stored key is not a Stripe secret or restricted key",
+    });
     throw misconfigured();
   }
   return stored.key;
 }
 
 export function misconfigured(): ProxyError {
-  return new ProxyError("tenant_misconfigured", "This tenant of the identity proxy is misconfigured. The operator has been notified in the logs.");
+  return new ProxyError(
+    "tenant_misconfigured",
+    "This tenant of the identity proxy is misconfigured. The operator has been notified in the logs.",
+  );
 }

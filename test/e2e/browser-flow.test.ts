@@ -199,6 +199,7 @@ describe.skipIf(!hasChromium)("the same-origin browser flow in Chromium (demo pa
       expect(await page.textContent("#error-message")).toMatch(/return_url/);
       expect(await page.textContent("#error-param")).toBe("param: return_url");
       expect(page.url()).toBe(`${stack.proxyUrl}/demo/`);
+      expect(await page.isVisible("#session")).toBe(false);
       expect(stack.stub.app.countCreates()).toBe(creates);
       await screenshot(page, "5-refused-return-url");
     } finally {

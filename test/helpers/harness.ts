@@ -69,7 +69,13 @@ export async function testTenants(): Promise<Record<string, unknown>> {
       },
       browser: {
         origins: ["https://app.acme.test", ACME_EXTRA_ORIGIN],
-        auth: { type: "jwt", issuer: ACME_JWT_ISSUER, audience: ACME_JWT_AUDIENCE, hs256_secret: "ACME_JWT_SECRET", subject_claim: "sub" },
+        auth: {
+          type: "jwt",
+          issuer: ACME_JWT_ISSUER,
+          audience: ACME_JWT_AUDIENCE,
+          hs256_secret: "ACME_JWT_SECRET",
+          subject_claim: "sub",
+        },
         operations: ["create", "retrieve", "cancel"],
       },
       server_keys: [

@@ -181,7 +181,11 @@ describe("negative caching", () => {
 describe("a tenant's own Stripe key, sealed in KV", () => {
   async function sealedTenant(id: string): Promise<string> {
     const key = await kvTenant(id, { stripe: { secret_key_ref: "kv", account: "acct_1Sealed" } });
-    const sealed = await sealSecret(OWN_STRIPE_KEY, { tenant: id, purpose: "stripe_secret_key" }, await importKek(KEK_VARS.TENANT_KEK_ID, KEK));
+    const sealed = await sealSecret(
+      OWN_STRIPE_KEY,
+      { tenant: id, purpose: "stripe_secret_key" },
+      await importKek(KEK_VARS.TENANT_KEK_ID, KEK),
+    );
     await store.apply((await planSetStripeKey(store, id, sealed)).changes);
     return key;
   }
@@ -213,7 +217,11 @@ describe("a tenant's own Stripe key, sealed in KV", () => {
     expect(res.status).toBe(500);
     expect(await errorCode(res)).toBe("tenant_misconfigured");
     expect(logs.records()).toContainEqual(
-      expect.objectContaining({ event: "tenant_secret_missing", tenant: "kv-sealed-wrong-kek", detail: expect.stringContaining("does not open") }),
+      expect.objectContaining({
+        event: "tenant_secret_missing",
+        tenant: "kv-sealed-wrong-kek",
+        detail: expect.stringContaining("does not open"),
+      }),
     );
     ({ binding, reads } = countingBinding(kv));
     const none = await harness({ TENANT_KEK: undefined, TENANT_KEK_ID: undefined });

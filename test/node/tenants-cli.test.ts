@@ -47,7 +47,11 @@ interface Run {
   err: string;
 }
 
-function memoryIo(store: MemoryKvStore, env: Record<string, string | undefined> = {}, stdin = ""): CliIo & { outLines: string[]; errLines: string[] } {
+function memoryIo(
+  store: MemoryKvStore,
+  env: Record<string, string | undefined> = {},
+  stdin = "",
+): CliIo & { outLines: string[]; errLines: string[] } {
   const outLines: string[] = [];
   const errLines: string[] = [];
   return {
@@ -141,7 +145,11 @@ describe("tenants CLI, in-memory store", () => {
     expect(findSecretLeaks([...store.data.values()], [STRIPE_KEY, KEK])).toEqual([]);
     expect(`${fromStdin.out}\n${fromStdin.err}`).not.toContain(STRIPE_KEY);
 
-    const fromEnv = await run(["set-stripe-key", "acme", "--from-env", "ACME_STRIPE_KEY"], { ACME_STRIPE_KEY: STRIPE_KEY, TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" });
+    const fromEnv = await run(["set-stripe-key", "acme", "--from-env", "ACME_STRIPE_KEY"], {
+      ACME_STRIPE_KEY: STRIPE_KEY,
+      TENANT_KEK: KEK,
+      TENANT_KEK_ID: "test-1",
+    });
     expect(fromEnv.code).toBe(0);
     expect((await run(["get", "acme"])).err).toContain("sealed in the registry under KEK test-1");
 
@@ -178,11 +186,15 @@ describe("tenants CLI, in-memory store", () => {
 /** Runs the real CLI process (tsx, as `npm run tenants` does). */
 function cli(args: string[], stdin?: string): Promise<Run> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/tenants.ts"), ...args], {
-      cwd: root,
-      env: { ...process.env, TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(root, "node_modules/tsx/dist/cli.mjs"), join(root, "scripts/tenants.ts"), ...args],
+      {
+        cwd: root,
+        env: { ...process.env, TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" },
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -246,6 +258,7 @@ describe("tenants CLI against wrangler's local KV state (offline, no account)", 
     const del = await cli(["delete", "acme", "--yes", ...local]);
     expect(del.code, del.err).toBe(0);
     expect((await cli(["list", ...local])).out.trim()).toBe("");
-    for (const run of [dry, put, issued, sealed, got, del]) expect(findSecretLeaks([run.err], [STRIPE_KEY, KEK, key])).toEqual([]);
+    for (const run of [dry, put, issued, sealed, got, del])
+      expect(findSecretLeaks([run.err], [STRIPE_KEY, KEK, key])).toEqual([]);
   }, 180_000);
 });

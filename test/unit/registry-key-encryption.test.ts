@@ -17,7 +17,11 @@ const ctx = { tenant: "acme", purpose: "stripe_secret_key" } as const;
 const kekA = () => importKek("2026-01", bytesToBase64(new Uint8Array(32).fill(7)));
 const kekB = () => importKek("2026-06", bytesToBase64(new Uint8Array(32).fill(9)));
 
-async function openFails(sealed: SealedSecret, context: typeof ctx | { tenant: string; purpose: "stripe_secret_key" }, keks: Awaited<ReturnType<typeof kekA>>[]) {
+async function openFails(
+  sealed: SealedSecret,
+  context: typeof ctx | { tenant: string; purpose: "stripe_secret_key" },
+  keks: Awaited<ReturnType<typeof kekA>>[],
+) {
   try {
     await openSecret(sealed, context, keks);
   } catch (err) {

@@ -37,7 +37,11 @@ beforeEach(async () => {
       ],
     }),
   );
-  await seedTenant(store, "globex", tenantConfig({ hosts: ["app.acme.test", "id.globex.test"], prefix: "/kyc", keys: [{ name: "backend", sha256: H.globex }] }));
+  await seedTenant(
+    store,
+    "globex",
+    tenantConfig({ hosts: ["app.acme.test", "id.globex.test"], prefix: "/kyc", keys: [{ name: "backend", sha256: H.globex }] }),
+  );
   kv.reads.length = 0;
 });
 
@@ -135,9 +139,15 @@ describe("KvTenantRegistry: changes take effect within the TTL", () => {
 
   it("a new host of a tenant whose index entry was written later is served once both are visible", async () => {
     expect(await registry.findByHost("new.globex.test", "/kyc/v1/x", at(0))).toBeUndefined(); // negative-cached
-    await seedTenant(store, "globex", tenantConfig({ hosts: ["new.globex.test"], prefix: "/kyc", keys: [{ name: "backend", sha256: H.globex }] }));
+    await seedTenant(
+      store,
+      "globex",
+      tenantConfig({ hosts: ["new.globex.test"], prefix: "/kyc", keys: [{ name: "backend", sha256: H.globex }] }),
+    );
     expect(await registry.findByHost("new.globex.test", "/kyc/v1/x", at(1))).toBeUndefined();
-    expect((await registry.findByHost("new.globex.test", "/kyc/v1/x", at(REGISTRY_CACHE_TTL_MS + 1)))?.entry.tenant.id).toBe("globex");
+    expect((await registry.findByHost("new.globex.test", "/kyc/v1/x", at(REGISTRY_CACHE_TTL_MS + 1)))?.entry.tenant.id).toBe(
+      "globex",
+    );
   });
 });
 

@@ -62,9 +62,18 @@ beforeEach(() => {
 describe("planPut", () => {
   it("writes the config, then one host entry per host and one key entry per key", async () => {
     const plan = await apply(
-      planPut(store, "acme", tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "backend", sha256: fakeHash(1) }] })),
+      planPut(
+        store,
+        "acme",
+        tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "backend", sha256: fakeHash(1) }] }),
+      ),
     );
-    expect(ops(plan)).toEqual([`put ${tenantKvKey("acme")}`, `put ${hostKvKey("a.test")}`, `put ${hostKvKey("b.test")}`, `put ${proxyKeyKvKey(fakeHash(1))}`]);
+    expect(ops(plan)).toEqual([
+      `put ${tenantKvKey("acme")}`,
+      `put ${hostKvKey("a.test")}`,
+      `put ${hostKvKey("b.test")}`,
+      `put ${proxyKeyKvKey(fakeHash(1))}`,
+    ]);
     expect(json(hostKvKey("a.test"))).toEqual([{ tenant: "acme", prefix: "/id" }]);
     expect(json(proxyKeyKvKey(fakeHash(1)))).toEqual({ tenant: "acme", name: "backend" });
     expectConsistent();
@@ -77,8 +86,20 @@ describe("planPut", () => {
   });
 
   it("moves indexes when hosts, prefix and keys change, removing stale entries", async () => {
-    await apply(planPut(store, "acme", tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "old", sha256: fakeHash(1) }] })));
-    const plan = await apply(planPut(store, "acme", tenantConfig({ hosts: ["b.test", "c.test"], prefix: "/kyc", keys: [{ name: "new", sha256: fakeHash(2) }] })));
+    await apply(
+      planPut(
+        store,
+        "acme",
+        tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "old", sha256: fakeHash(1) }] }),
+      ),
+    );
+    const plan = await apply(
+      planPut(
+        store,
+        "acme",
+        tenantConfig({ hosts: ["b.test", "c.test"], prefix: "/kyc", keys: [{ name: "new", sha256: fakeHash(2) }] }),
+      ),
+    );
     expect(ops(plan).sort()).toEqual(
       [
         `put ${tenantKvKey("acme")}`,
@@ -124,7 +145,13 @@ describe("planPut", () => {
 
   describe("refuses, writing nothing", () => {
     beforeEach(async () => {
-      await apply(planPut(store, "acme", tenantConfig({ hosts: ["app.test"], prefix: "/acme", keys: [{ name: "k", sha256: fakeHash(1) }] })));
+      await apply(
+        planPut(
+          store,
+          "acme",
+          tenantConfig({ hosts: ["app.test"], prefix: "/acme", keys: [{ name: "k", sha256: fakeHash(1) }] }),
+        ),
+      );
     });
 
     it.each([
@@ -133,9 +160,17 @@ describe("planPut", () => {
       ["a host+prefix another tenant serves", tenantConfig({ hosts: ["app.test"], prefix: "/acme" }), "globex.hosts[0]"],
       ["an overlapping prefix on a shared host", tenantConfig({ hosts: ["app.test"] }), "globex.hosts[0]"],
       ["the same host with :443", tenantConfig({ hosts: ["app.test:443"], prefix: "/acme/x" }), "globex.hosts[0]"],
-      ["a key hash another tenant holds", tenantConfig({ keys: [{ name: "k", sha256: fakeHash(1) }] }), "globex.server_keys[0].sha256"],
+      [
+        "a key hash another tenant holds",
+        tenantConfig({ keys: [{ name: "k", sha256: fakeHash(1) }] }),
+        "globex.server_keys[0].sha256",
+      ],
       ["a pasted Stripe key", tenantConfig({ stripe: { secret_key: "sk_test_abcdefghijkl" } }), "globex.stripe.secret_key"],
-      ["both secret_key and secret_key_ref", tenantConfig({ stripe: { secret_key: "S", secret_key_ref: "kv" } }), "globex.stripe.secret_key"],
+      [
+        "both secret_key and secret_key_ref",
+        tenantConfig({ stripe: { secret_key: "S", secret_key_ref: "kv" } }),
+        "globex.stripe.secret_key",
+      ],
       ["neither secret_key nor secret_key_ref", tenantConfig({ stripe: { account: "acct_1" } }), "globex.stripe.secret_key"],
     ])("%s", async (_, config, path) => {
       const before = new Map(store.data);
@@ -171,12 +206,22 @@ describe("planPut", () => {
 
 describe("planDelete", () => {
   it("removes the config, its index entries and its sealed key, and nothing of others", async () => {
-    await apply(planPut(store, "acme", tenantConfig({ hosts: ["shared.test"], prefix: "/a", keys: [{ name: "k", sha256: fakeHash(1) }] })));
-    await apply(planPut(store, "globex", tenantConfig({ hosts: ["shared.test"], prefix: "/g", keys: [{ name: "k", sha256: fakeHash(2) }] })));
+    await apply(
+      planPut(store, "acme", tenantConfig({ hosts: ["shared.test"], prefix: "/a", keys: [{ name: "k", sha256: fakeHash(1) }] })),
+    );
+    await apply(
+      planPut(
+        store,
+        "globex",
+        tenantConfig({ hosts: ["shared.test"], prefix: "/g", keys: [{ name: "k", sha256: fakeHash(2) }] }),
+      ),
+    );
     store.data.set(stripeSecretKvKey("acme"), "{}");
     const plan = await apply(planDelete(store, "acme"));
     expect(plan.changes[0]).toMatchObject({ op: "delete", key: tenantKvKey("acme") });
-    expect([...store.data.keys()].sort()).toEqual([hostKvKey("shared.test"), proxyKeyKvKey(fakeHash(2)), tenantKvKey("globex")].sort());
+    expect([...store.data.keys()].sort()).toEqual(
+      [hostKvKey("shared.test"), proxyKeyKvKey(fakeHash(2)), tenantKvKey("globex")].sort(),
+    );
     expectConsistent();
     expect(await listTenantIds(store)).toEqual(["globex"]);
   });
@@ -193,15 +238,21 @@ describe("planAddKey / planRevokeKey", () => {
 
   it("adds a key to the config and the index, with its operations", async () => {
     await apply(planAddKey(store, "acme", { name: "backend", sha256: fakeHash(7), operations: ["list"] }));
-    expect((json(tenantKvKey("acme")) as { server_keys: unknown[] }).server_keys).toEqual([{ name: "backend", sha256: fakeHash(7), operations: ["list"] }]);
+    expect((json(tenantKvKey("acme")) as { server_keys: unknown[] }).server_keys).toEqual([
+      { name: "backend", sha256: fakeHash(7), operations: ["list"] },
+    ]);
     expect(json(proxyKeyKvKey(fakeHash(7)))).toEqual({ tenant: "acme", name: "backend" });
     expectConsistent();
   });
 
   it("refuses a duplicate name and an unknown tenant", async () => {
     await apply(planAddKey(store, "acme", { name: "backend", sha256: fakeHash(7) }));
-    expect((await planAddKey(store, "acme", { name: "backend", sha256: fakeHash(8) })).errors[0]?.message).toMatch(/already has a key named backend/);
-    expect((await planAddKey(store, "nobody", { name: "backend", sha256: fakeHash(8) })).errors[0]?.message).toMatch(/no such tenant/);
+    expect((await planAddKey(store, "acme", { name: "backend", sha256: fakeHash(8) })).errors[0]?.message).toMatch(
+      /already has a key named backend/,
+    );
+    expect((await planAddKey(store, "nobody", { name: "backend", sha256: fakeHash(8) })).errors[0]?.message).toMatch(
+      /no such tenant/,
+    );
   });
 
   it("revokes: the config first, then the index entry", async () => {
@@ -239,7 +290,13 @@ describe("planSetStripeKey / planRotateKek", () => {
 
   it("refuses a rotation when a stored key cannot be opened, writing nothing", async () => {
     await seedTenant(store, "acme", tenantConfig({ stripe: { secret_key_ref: "kv" } }));
-    await apply(planSetStripeKey(store, "acme", await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("lost", 3))));
+    await apply(
+      planSetStripeKey(
+        store,
+        "acme",
+        await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("lost", 3)),
+      ),
+    );
     const plan = await planRotateKek(store, [await kek("new", 2)], await kek("new", 2));
     expect(plan.changes).toEqual([]);
     expect(plan.errors[0]?.path).toBe(stripeSecretKvKey("acme"));
@@ -247,7 +304,11 @@ describe("planSetStripeKey / planRotateKek", () => {
 
   it("notes a tenant whose config still names a binding", async () => {
     await seedTenant(store, "acme", tenantConfig());
-    const plan = await planSetStripeKey(store, "acme", await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("k", 1)));
+    const plan = await planSetStripeKey(
+      store,
+      "acme",
+      await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("k", 1)),
+    );
     expect(plan.notes[0]).toMatch(/secret_key_ref/);
   });
 });

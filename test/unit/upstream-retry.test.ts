@@ -19,7 +19,13 @@ import {
   UpstreamFailure,
 } from "../../src/stripe/upstream.ts";
 
-const TIMINGS: UpstreamTimings = { attemptTimeoutMs: 1_000, deadlineMs: 10_000, maxRetries: 2, backoffBaseMs: 100, backoffCapMs: 2_000 };
+const TIMINGS: UpstreamTimings = {
+  attemptTimeoutMs: 1_000,
+  deadlineMs: 10_000,
+  maxRetries: 2,
+  backoffBaseMs: 100,
+  backoffCapMs: 2_000,
+};
 
 function answer(status: number, shouldRetry?: boolean): Attempt {
   const headers = new Headers({ "request-id": "req_up" });
@@ -36,7 +42,12 @@ const POST_PROXY_KEY: UpstreamCall = {
   callerIdempotencyKey: false,
 };
 const POST_CALLER_KEY: UpstreamCall = { ...POST_PROXY_KEY, idempotencyKey: "caller-key-1", callerIdempotencyKey: true };
-const GET: UpstreamCall = { method: "GET", path: "/v1/identity/verification_sessions/vs_1", secretKey: "sk_test_fake_unit_0123456789", callerIdempotencyKey: false };
+const GET: UpstreamCall = {
+  method: "GET",
+  path: "/v1/identity/verification_sessions/vs_1",
+  secretKey: "sk_test_fake_unit_0123456789",
+  callerIdempotencyKey: false,
+};
 
 describe("isRetryable", () => {
   it.each<[string, Attempt, boolean]>([
@@ -101,7 +112,14 @@ describe("nextStep", () => {
   it.each<[string, Attempt, number, number, boolean, ReturnType<typeof nextStep>]>([
     ["a final answer stops", answer(200), 1, 9_000, true, { retry: false, reason: "final" }],
     ["429 stops", answer(429), 1, 9_000, true, { retry: false, reason: "final" }],
-    ["a POST without Idempotency-Key is never repeated", answer(503), 1, 9_000, false, { retry: false, reason: "not_repeatable" }],
+    [
+      "a POST without Idempotency-Key is never repeated",
+      answer(503),
+      1,
+      9_000,
+      false,
+      { retry: false, reason: "not_repeatable" },
+    ],
     ["503 after 1 attempt retries after base/2", answer(503), 1, 9_000, true, { retry: true, delayMs: 50 }],
     ["a timeout after 2 attempts retries after base", { kind: "timeout" }, 2, 9_000, true, { retry: true, delayMs: 100 }],
     ["after maxRetries retries it stops", { kind: "network" }, 3, 9_000, true, { retry: false, reason: "retries_exhausted" }],
@@ -148,13 +166,16 @@ describe("settle: what the caller gets when the proxy stops", () => {
     expect(s.error.headers["Stripe-Should-Retry"]).toBe(retry);
   });
 
-  it("an exhausted 409 passes through, marked not safe to retry when the proxy chose the key", () => {
-    const proxy = settle(answer(409, true), POST_PROXY_KEY);
+  it("an exhausted 409 passes through under the caller's key; under the proxy's it is a 504 not safe to retry", () => {
     const caller = settle(answer(409, true), POST_CALLER_KEY);
-    expect(proxy).toMatchObject({ kind: "response", status: 409 });
     expect(caller).toMatchObject({ kind: "response", status: 409 });
-    if (proxy.kind === "response") expect(proxy.headers.get("stripe-should-retry")).toBe("false");
     if (caller.kind === "response") expect(caller.headers.get("stripe-should-retry")).toBe("true");
+    const proxy = settle(answer(409, true), POST_PROXY_KEY);
+    expect(proxy.kind).toBe("error");
+    if (proxy.kind === "error") {
+      expect(proxy.error.code).toBe("upstream_timeout");
+      expect(proxy.error.headers["Stripe-Should-Retry"]).toBe("false");
+    }
   });
 });
 
@@ -167,7 +188,11 @@ type Step =
   | { kind: "html"; status: number }
   | { kind: "hang" };
 
-const SESSION_JSON = JSON.stringify({ id: "vs_1", object: "identity.verification_session", options: { document: { allowed_types: ["passport"] } } });
+const SESSION_JSON = JSON.stringify({
+  id: "vs_1",
+  object: "identity.verification_session",
+  options: { document: { allowed_types: ["passport"] } },
+});
 
 /** A fake upstream playing `script` in order (the last step repeats), on a fake clock. */
 function scripted(script: Step[], costMs = 10) {
@@ -182,9 +207,14 @@ function scripted(script: Step[], costMs = 10) {
       case "network":
         throw new TypeError("Network connection lost.");
       case "hang":
-        return new Promise<Response>((_resolve, reject) => request.signal.addEventListener("abort", () => reject(new Error("aborted"))));
+        return new Promise<Response>((_resolve, reject) =>
+          request.signal.addEventListener("abort", () => reject(new Error("aborted"))),
+        );
       case "html":
-        return new Response("<html><body>502 Bad Gateway</body></html>", { status: step.status, headers: { "Content-Type": "text/html" } });
+        return new Response("<html><body>502 Bad Gateway</body></html>", {
+          status: step.status,
+          headers: { "Content-Type": "text/html" },
+        });
       case "truncated": {
         let sent = false;
         const body = new ReadableStream<Uint8Array>({
@@ -197,7 +227,11 @@ function scripted(script: Step[], costMs = 10) {
         return new Response(body, { status: step.status });
       }
       case "answer": {
-        const headers: Record<string, string> = { "Content-Type": "application/json", "Request-Id": `req_${seen.length}`, "Set-Cookie": "x=1" };
+        const headers: Record<string, string> = {
+          "Content-Type": "application/json",
+          "Request-Id": `req_${seen.length}`,
+          "Set-Cookie": "x=1",
+        };
         if (step.shouldRetry !== undefined) headers["Stripe-Should-Retry"] = String(step.shouldRetry);
         const text = step.status === 200 ? SESSION_JSON : JSON.stringify({ error: { type: "api_error", message: "boom" } });
         return new Response(text, { status: step.status, headers });
@@ -224,28 +258,110 @@ function scripted(script: Step[], costMs = 10) {
 async function outcome(promise: Promise<{ status: number; text: string; headers: Headers; attempts: number }>) {
   try {
     const r = await promise;
-    return { status: r.status, text: r.text, headers: r.headers, attempts: r.attempts, retry: r.headers.get("stripe-should-retry") };
+    return {
+      status: r.status,
+      text: r.text,
+      headers: r.headers,
+      attempts: r.attempts,
+      retry: r.headers.get("stripe-should-retry"),
+    };
   } catch (err) {
     if (!(err instanceof UpstreamFailure)) throw err;
-    return { status: err.status, text: JSON.stringify(err.toBody()), headers: new Headers(err.headers), attempts: err.attempts, retry: err.headers["Stripe-Should-Retry"] };
+    return {
+      status: err.status,
+      text: JSON.stringify(err.toBody()),
+      headers: new Headers(err.headers),
+      attempts: err.attempts,
+      retry: err.headers["Stripe-Should-Retry"],
+    };
   }
 }
 
 describe("callStripe with a scripted upstream", () => {
   it.each<[string, Step[], number, number]>([
-    ["503, 503, 200 → 200 on the third attempt", [{ kind: "answer", status: 503 }, { kind: "answer", status: 503 }, { kind: "answer", status: 200 }], 200, 3],
+    [
+      "503, 503, 200 → 200 on the third attempt",
+      [
+        { kind: "answer", status: 503 },
+        { kind: "answer", status: 503 },
+        { kind: "answer", status: 200 },
+      ],
+      200,
+      3,
+    ],
     ["network, 200 → 200", [{ kind: "network" }, { kind: "answer", status: 200 }], 200, 2],
-    ["truncated 200, 200 → 200 (never the broken body)", [{ kind: "truncated", status: 200 }, { kind: "answer", status: 200 }], 200, 2],
-    ["HTML 502, 200 → 200", [{ kind: "html", status: 502 }, { kind: "answer", status: 200 }], 200, 2],
+    [
+      "truncated 200, 200 → 200 (never the broken body)",
+      [
+        { kind: "truncated", status: 200 },
+        { kind: "answer", status: 200 },
+      ],
+      200,
+      2,
+    ],
+    [
+      "HTML 502, 200 → 200",
+      [
+        { kind: "html", status: 502 },
+        { kind: "answer", status: 200 },
+      ],
+      200,
+      2,
+    ],
     ["HTML 200 (a captive page) → retried, then 502", [{ kind: "html", status: 200 }], 502, 3],
-    ["409, 200 → 200", [{ kind: "answer", status: 409, shouldRetry: true }, { kind: "answer", status: 200 }], 200, 2],
-    ["should-retry true on 400, 200 → 200", [{ kind: "answer", status: 400, shouldRetry: true }, { kind: "answer", status: 200 }], 200, 2],
-    ["429 is not retried", [{ kind: "answer", status: 429 }, { kind: "answer", status: 200 }], 429, 1],
-    ["500 with should-retry false is not retried", [{ kind: "answer", status: 500, shouldRetry: false }, { kind: "answer", status: 200 }], 500, 1],
-    ["404 is not retried", [{ kind: "answer", status: 404 }, { kind: "answer", status: 200 }], 404, 1],
+    [
+      "409, 200 → 200",
+      [
+        { kind: "answer", status: 409, shouldRetry: true },
+        { kind: "answer", status: 200 },
+      ],
+      200,
+      2,
+    ],
+    [
+      "should-retry true on 400, 200 → 200",
+      [
+        { kind: "answer", status: 400, shouldRetry: true },
+        { kind: "answer", status: 200 },
+      ],
+      200,
+      2,
+    ],
+    [
+      "429 is not retried",
+      [
+        { kind: "answer", status: 429 },
+        { kind: "answer", status: 200 },
+      ],
+      429,
+      1,
+    ],
+    [
+      "500 with should-retry false is not retried",
+      [
+        { kind: "answer", status: 500, shouldRetry: false },
+        { kind: "answer", status: 200 },
+      ],
+      500,
+      1,
+    ],
+    [
+      "404 is not retried",
+      [
+        { kind: "answer", status: 404 },
+        { kind: "answer", status: 200 },
+      ],
+      404,
+      1,
+    ],
     ["503 forever → 502 after maxRetries+1 attempts", [{ kind: "answer", status: 503 }], 502, 3],
     ["network forever → 502", [{ kind: "network" }], 502, 3],
-    ["409 forever → 409 passed through", [{ kind: "answer", status: 409, shouldRetry: true }], 409, 3],
+    [
+      "409 forever → 504: still in flight under a key the caller never saw",
+      [{ kind: "answer", status: 409, shouldRetry: true }],
+      504,
+      3,
+    ],
   ])("%s", async (_name, script, status, attempts) => {
     const up = scripted(script);
     const got = await outcome(callStripe(POST_PROXY_KEY, up.options()));
@@ -257,7 +373,7 @@ describe("callStripe with a scripted upstream", () => {
     expect(new Set(up.seen.map((r) => r.headers.get("Idempotency-Key")))).toEqual(new Set(["iedge_unit"]));
     // Only allow-listed headers come back.
     expect(got.headers.get("set-cookie")).toBeNull();
-    if (status >= 502 || status === 409) expect(got.retry).toBe("false");
+    if (status >= 502) expect(got.retry).toBe("false");
   });
 
   it("an attempt that never answers times out (real timer) and the caller gets 504", async () => {
@@ -277,7 +393,9 @@ describe("callStripe with a scripted upstream", () => {
       return new Promise<Response>(() => undefined);
     };
     const timings = { attemptTimeoutMs: 20, deadlineMs: 1_000, maxRetries: 1, backoffBaseMs: 1, backoffCapMs: 1 };
-    const got = await outcome(callStripe(GET, { fetch: never, base: "https://stub.stripe.test", now: () => Date.now(), timings }));
+    const got = await outcome(
+      callStripe(GET, { fetch: never, base: "https://stub.stripe.test", now: () => Date.now(), timings }),
+    );
     expect(got.status).toBe(504);
     expect(calls).toBe(2);
   });
@@ -318,7 +436,12 @@ describe("callStripe with a scripted upstream", () => {
   it("the deadline bounds the whole call, backoff included", async () => {
     const up = scripted([{ kind: "answer", status: 503 }], 400);
     const timings = { attemptTimeoutMs: 1_000, deadlineMs: 1_000, maxRetries: 10, backoffBaseMs: 100, backoffCapMs: 400 };
-    const got = await outcome(callStripe(POST_PROXY_KEY, up.options(timings, () => 0.99)));
+    const got = await outcome(
+      callStripe(
+        POST_PROXY_KEY,
+        up.options(timings, () => 0.99),
+      ),
+    );
     expect(got.status).toBe(502);
     // 400 ms per attempt: 1st ends at 400, sleep 99 → 2nd ends at 899; 101 ms left < 198 + 50 → stop.
     expect(up.seen).toHaveLength(2);
@@ -327,7 +450,11 @@ describe("callStripe with a scripted upstream", () => {
 
   it("property: any script of attempt outcomes obeys the policy", async () => {
     const stepArb: fc.Arbitrary<Step> = fc.oneof(
-      fc.record({ kind: fc.constant("answer" as const), status: fc.constantFrom(200, 400, 404, 409, 429, 500, 502, 503), shouldRetry: fc.option(fc.boolean(), { nil: undefined }) }),
+      fc.record({
+        kind: fc.constant("answer" as const),
+        status: fc.constantFrom(200, 400, 404, 409, 429, 500, 502, 503),
+        shouldRetry: fc.option(fc.boolean(), { nil: undefined }),
+      }),
       fc.constant({ kind: "network" as const }),
       fc.record({ kind: fc.constant("truncated" as const), status: fc.constantFrom(200, 500) }),
       fc.record({ kind: fc.constant("html" as const), status: fc.constantFrom(200, 502, 503) }),
@@ -336,12 +463,21 @@ describe("callStripe with a scripted upstream", () => {
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 6 }),
         fc.constantFrom(POST_PROXY_KEY, POST_CALLER_KEY, GET),
-        fc.record({ maxRetries: fc.integer({ min: 0, max: 4 }), deadlineMs: fc.integer({ min: 100, max: 3_000 }), cost: fc.integer({ min: 1, max: 400 }) }),
+        fc.record({
+          maxRetries: fc.integer({ min: 0, max: 4 }),
+          deadlineMs: fc.integer({ min: 100, max: 3_000 }),
+          cost: fc.integer({ min: 1, max: 400 }),
+        }),
         fc.double({ min: 0, max: 0.999_999, noNaN: true }),
         async (script, call, t, r) => {
           const up = scripted(script, t.cost);
           const timings = { ...TIMINGS, maxRetries: t.maxRetries, deadlineMs: t.deadlineMs };
-          const got = await outcome(callStripe(call, up.options(timings, () => r)));
+          const got = await outcome(
+            callStripe(
+              call,
+              up.options(timings, () => r),
+            ),
+          );
           const n = up.seen.length;
           expect(got.attempts).toBe(n);
           expect(n).toBeLessThanOrEqual(t.maxRetries + 1);
@@ -350,7 +486,9 @@ describe("callStripe with a scripted upstream", () => {
           const finalAt = played.findIndex((s) => s.kind === "answer" && !isRetryable(answer(s.status, s.shouldRetry)));
           if (finalAt !== -1) expect(n).toBeLessThanOrEqual(finalAt + 1);
           // Backoff waits are within full-jitter bounds, and every retry started with MIN_ATTEMPT_MS of the deadline left.
-          up.sleeps.forEach((ms, i) => expect(ms).toBeLessThanOrEqual(Math.min(TIMINGS.backoffCapMs, TIMINGS.backoffBaseMs * 2 ** i)));
+          for (const [i, ms] of up.sleeps.entries()) {
+            expect(ms).toBeLessThanOrEqual(Math.min(TIMINGS.backoffCapMs, TIMINGS.backoffBaseMs * 2 ** i));
+          }
           for (let k = 2; k <= n; k++) {
             const startedAt = (k - 1) * t.cost + up.sleeps.slice(0, k - 1).reduce((a, b) => a + b, 0);
             expect(startedAt + MIN_ATTEMPT_MS).toBeLessThan(t.deadlineMs);
@@ -362,11 +500,14 @@ describe("callStripe with a scripted upstream", () => {
           const final = last.kind === "answer" && !isRetryable(answer(last.status, last.shouldRetry));
           if (final) expect(got.status).toBe(last.status);
           if (got.status === 200) expect(got.text).toBe(SESSION_JSON);
-          if (!final && last.kind === "answer" && last.status < 500) {
-            // An exhausted 4xx (409, or should-retry true) passes through; not safe to retry under a proxy key.
+          if (!final && last.kind === "answer" && last.status < 500 && callerMayRetry(call)) {
+            // An exhausted 4xx (409, or should-retry true) passes through when the caller may retry.
             expect(got.status).toBe(last.status);
-            const stripeSaid = last.shouldRetry === undefined ? null : String(last.shouldRetry);
-            expect(got.retry).toBe(callerMayRetry(call) ? stripeSaid : "false");
+            expect(got.retry).toBe(last.shouldRetry === undefined ? null : String(last.shouldRetry));
+          } else if (!final && last.kind === "answer" && last.status < 500) {
+            // Under the proxy's own key, the outcome is unknown: 504, not safe to retry.
+            expect(got.status).toBe(504);
+            expect(got.retry).toBe("false");
           } else if (!final) {
             expect([502, 504]).toContain(got.status);
             expect(got.retry).toBe(callerMayRetry(call) ? "true" : "false");
