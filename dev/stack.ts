@@ -86,11 +86,29 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const child = spawn(
     process.execPath,
-    [wrangler, "dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", envFile, "--persist-to", join(stateDir, "state"), "--show-interactive-dev-session=false"],
+    [
+      wrangler,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--env-file",
+      envFile,
+      "--persist-to",
+      join(stateDir, "state"),
+      "--show-interactive-dev-session=false",
+    ],
     {
       cwd: root,
       // No Cloudflare account and no network: skip the Request.cf download and metrics.
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_UPDATE_NOTIFIER: "1", FORCE_COLOR: "0" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        NO_UPDATE_NOTIFIER: "1",
+        FORCE_COLOR: "0",
+      },
       stdio: ["ignore", options.inherit ? "inherit" : "pipe", options.inherit ? "inherit" : "pipe"],
     },
   );

@@ -14,7 +14,7 @@ console.log(`
 identity-edge is running (demo tenant, local Stripe Identity stub at ${stack.stub.url})
 
   Proxy:        ${base}
-  Demo page:    ${base}/demo/
+  Demo page:    ${base}/demo/  (sign in as any name: a dev-only login)
   Dev proxy key (dev only, never deploy it): ${DEMO_PROXY_KEY}
 
   curl:

@@ -143,7 +143,9 @@ function routeOperation(method: string, path: string): { spec: OperationSpec; id
       return match.id === undefined ? { spec: match.op } : { spec: match.op, id: match.id };
     case "bad_id": {
       const param = match.op.idPrefix === "vr_" ? "report" : "session";
-      throw new ProxyError("parameter_invalid", `Invalid ${param} id: it must be a ${match.op.idPrefix}... identifier.`, { param });
+      throw new ProxyError("parameter_invalid", `Invalid ${param} id: it must be a ${match.op.idPrefix}... identifier.`, {
+        param,
+      });
     }
     case "wrong_method":
     case "none":
@@ -160,7 +162,11 @@ export function unrecognizedUrl(method: string, path: string): ProxyError {
 function healthyConfig(tenant: TenantRecord, state: RequestState): TenantConfig {
   if (tenant.ok) return tenant.config;
   for (const issue of tenant.issues) {
-    state.log.error("tenant_config_invalid", { request_id: state.requestId, tenant: tenant.id, detail: `${issue.path}: ${issue.message}` });
+    state.log.error("tenant_config_invalid", {
+      request_id: state.requestId,
+      tenant: tenant.id,
+      detail: `${issue.path}: ${issue.message}`,
+    });
   }
   throw misconfigured();
 }
@@ -212,7 +218,12 @@ function applyPolicy(op: OperationSpec, params: Params, config: TenantConfig, st
 
 async function forwardToStripe(call: UpstreamCall, state: RequestState): Promise<UpstreamResponse> {
   const base = upstreamBase(state);
-  const upstream = await callStripe(call, { fetch: state.deps.fetch, base, now: state.deps.now, timings: state.deps.timings ?? {} });
+  const upstream = await callStripe(call, {
+    fetch: state.deps.fetch,
+    base,
+    now: state.deps.now,
+    timings: state.deps.timings ?? {},
+  });
   state.access.upstream_status = upstream.status;
   state.access.upstream_ms = upstream.upstreamMs;
   state.access.retries = upstream.attempts - 1;
@@ -271,7 +282,10 @@ function parseJson(text: string): unknown {
 }
 
 function upstreamBase(state: RequestState): string {
-  const raw = typeof state.env.STRIPE_API_BASE === "string" && state.env.STRIPE_API_BASE !== "" ? state.env.STRIPE_API_BASE : DEFAULT_STRIPE_API_BASE;
+  const raw =
+    typeof state.env.STRIPE_API_BASE === "string" && state.env.STRIPE_API_BASE !== ""
+      ? state.env.STRIPE_API_BASE
+      : DEFAULT_STRIPE_API_BASE;
   try {
     const url = new URL(raw);
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");

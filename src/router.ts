@@ -47,7 +47,11 @@ function toErrorResponse(err: unknown, state: RequestState): Response {
     return errorResponse(err, state.requestId);
   }
   state.access.error_code = "internal_error";
-  state.log.error("unhandled_exception", { request_id: state.requestId, ...(state.access.tenant ? { tenant: state.access.tenant } : {}), ...errorFields(err) });
+  state.log.error("unhandled_exception", {
+    request_id: state.requestId,
+    ...(state.access.tenant ? { tenant: state.access.tenant } : {}),
+    ...errorFields(err),
+  });
   return errorResponse(new ProxyError("internal_error", INTERNAL_ERROR_MESSAGE), state.requestId);
 }
 

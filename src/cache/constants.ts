@@ -69,3 +69,13 @@ export const KV_PREFIX = {
 
 /** Version of the cache key material and of the value format; bump both to orphan every old entry. */
 export const CACHE_FORMAT_VERSION = 1;
+
+/**
+ * A request that joins another request's in-flight list call polls for its result on its own timer
+ * rather than awaiting the other request's promise: workerd ties a continuation to the request that
+ * resolved the promise, and a response built there fails with "Cannot perform I/O on behalf of a
+ * different request". The poll interval is small against a Stripe round trip (tens of ms).
+ */
+export const SHARED_FETCH_POLL_MS = 2;
+/** Longest a joiner waits before making its own call: the upstream client's total deadline. */
+export const SHARED_FETCH_MAX_WAIT_MS = 25_000;

@@ -30,12 +30,17 @@ export interface FetchedList {
  * the memory tier, known generations, single-flight calls and marker-write pacing live; every
  * structure is bounded or self-cleaning.
  */
+/** A list call in flight; `settled` is plain data that another request may read (never await). */
+export interface InflightList {
+  settled?: { ok: true; value: FetchedList } | { ok: false };
+}
+
 export const isolateCache = {
   memory: new MemoryTier(MEMORY_MAX_ENTRIES, MEMORY_MAX_BYTES),
   generations: new Map<string, KnownGeneration>(),
   markerWriters: new Map<string, MarkerWriter>(),
   /** Upstream list calls in flight, by key material: concurrent misses share one. */
-  inflight: new Map<string, Promise<FetchedList>>(),
+  inflight: new Map<string, InflightList>(),
   /** Misconfiguration warnings already logged by this isolate. */
   warned: new Set<string>(),
 };

@@ -11,9 +11,16 @@ import {
   openCachedList,
   sealCachedList,
 } from "./cache-crypto.ts";
-import { KEY_MEMO_MAX_ENTRIES, KV_MIN_TTL_SECONDS, MAX_CACHED_BODY_BYTES, STALE_WHILE_REVALIDATE_SECONDS } from "./constants.ts";
+import {
+  KEY_MEMO_MAX_ENTRIES,
+  KV_MIN_TTL_SECONDS,
+  MAX_CACHED_BODY_BYTES,
+  SHARED_FETCH_MAX_WAIT_MS,
+  SHARED_FETCH_POLL_MS,
+  STALE_WHILE_REVALIDATE_SECONDS,
+} from "./constants.ts";
 import { currentGeneration } from "./invalidation.ts";
-import { type FetchedList, isolateCache } from "./isolate-state.ts";
+import { type FetchedList, type InflightList, isolateCache } from "./isolate-state.ts";
 import { canonicalListQuery, listKeyMaterial, listKvKey } from "./list-key.ts";
 
 export type CacheResult = "HIT" | "MISS" | "STALE" | "BYPASS";
@@ -187,29 +194,41 @@ async function fetchShared(
 ): Promise<Shared> {
   const pending = material === undefined ? undefined : isolateCache.inflight.get(material);
   if (pending) {
-    const fetched = await pending;
-    state.access.upstream_status = fetched.status;
-    return { ...fetched, shared: true };
+    const fetched = await joinInflight(pending);
+    if (fetched) {
+      state.access.upstream_status = fetched.status;
+      // A copy: each response owns its body bytes.
+      return { ...fetched, body: fetched.body.slice(), shared: true };
+    }
   }
-  const call = (async (): Promise<FetchedList> => {
+  const entry: InflightList = {};
+  if (material !== undefined) isolateCache.inflight.set(material, entry);
+  try {
     const response = await fetchList();
     const body = new Uint8Array(await response.arrayBuffer());
-    return {
+    const value: FetchedList = {
       status: response.status,
       headers: [...response.headers],
       body,
       storedAt: state.deps.now(),
       stripeVersion: response.headers.get("stripe-version") ?? undefined,
     };
-  })();
-  if (material !== undefined) {
-    isolateCache.inflight.set(material, call);
-    const clear = () => {
-      if (isolateCache.inflight.get(material) === call) isolateCache.inflight.delete(material);
-    };
-    call.then(clear, clear);
+    entry.settled = { ok: true, value };
+    return { ...value, shared: false };
+  } catch (err) {
+    entry.settled = { ok: false };
+    throw err;
+  } finally {
+    if (material !== undefined && isolateCache.inflight.get(material) === entry) isolateCache.inflight.delete(material);
   }
-  return { ...(await call), shared: false };
+}
+
+/** Waits, on this request's own timers, for another request's list call; undefined if it failed or took too long. */
+async function joinInflight(entry: InflightList): Promise<FetchedList | undefined> {
+  for (let waited = 0; !entry.settled && waited < SHARED_FETCH_MAX_WAIT_MS; waited += SHARED_FETCH_POLL_MS) {
+    await new Promise((resolve) => setTimeout(resolve, SHARED_FETCH_POLL_MS));
+  }
+  return entry.settled?.ok ? entry.settled.value : undefined;
 }
 
 function isCacheable(fetched: FetchedList): boolean {

@@ -1,9 +1,7 @@
 import { type ConfigIssue, parseTenantConfig, type TenantConfig, TenantIdSchema } from "./schema.ts";
 import * as v from "valibot";
 
-export type TenantRecord =
-  | { id: string; ok: true; config: TenantConfig }
-  | { id: string; ok: false; issues: ConfigIssue[] };
+export type TenantRecord = { id: string; ok: true; config: TenantConfig } | { id: string; ok: false; issues: ConfigIssue[] };
 
 export interface KeyEntry {
   tenant: TenantRecord;
@@ -32,7 +30,9 @@ export interface TenantRegistry {
 }
 
 /** Reads TENANTS as given by wrangler: an object from `[vars]`, or a JSON string. */
-export function readTenantsValue(value: unknown): { ok: true; value: Record<string, unknown> } | { ok: false; issue: ConfigIssue } {
+export function readTenantsValue(
+  value: unknown,
+): { ok: true; value: Record<string, unknown> } | { ok: false; issue: ConfigIssue } {
   let raw = value;
   if (raw === undefined || raw === null || raw === "") return { ok: true, value: {} };
   if (typeof raw === "string") {
@@ -73,15 +73,27 @@ export function buildRegistry(value: unknown): TenantRegistry {
     tenants.set(id, record);
     // Index even a broken tenant by whatever of its hosts and keys is readable.
     const shape = raw as { hosts?: unknown; path_prefix?: unknown; server_keys?: unknown } | null;
-    const hosts = record.ok ? record.config.hosts : Array.isArray(shape?.hosts) ? shape.hosts.filter((h) => typeof h === "string") : [];
-    const prefix = record.ok ? (record.config.path_prefix ?? "") : typeof shape?.path_prefix === "string" ? shape.path_prefix : "";
+    const hosts = record.ok
+      ? record.config.hosts
+      : Array.isArray(shape?.hosts)
+        ? shape.hosts.filter((h) => typeof h === "string")
+        : [];
+    const prefix = record.ok
+      ? (record.config.path_prefix ?? "")
+      : typeof shape?.path_prefix === "string"
+        ? shape.path_prefix
+        : "";
     for (const host of hosts) {
       const list = byHost.get(host.toLowerCase()) ?? [];
       list.push({ tenant: record, prefix });
       list.sort((a, b) => b.prefix.length - a.prefix.length);
       byHost.set(host.toLowerCase(), list);
     }
-    const keys = record.ok ? record.config.server_keys : Array.isArray(shape?.server_keys) ? (shape.server_keys as unknown[]) : [];
+    const keys = record.ok
+      ? record.config.server_keys
+      : Array.isArray(shape?.server_keys)
+        ? (shape.server_keys as unknown[])
+        : [];
     for (const key of keys) {
       const k = key as { sha256?: unknown; name?: unknown; operations?: unknown };
       if (typeof k.sha256 !== "string") continue;

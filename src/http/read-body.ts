@@ -4,7 +4,11 @@ import { ProxyError } from "../errors.ts";
  * Reads a request body as UTF-8 text, counting the bytes as they stream in: a missing or lying
  * Content-Length (chunked uploads) cannot get more than `limit` bytes past the proxy.
  */
-export async function readBoundedText(body: ReadableStream<Uint8Array> | null, declaredLength: string | null, limit: number): Promise<string> {
+export async function readBoundedText(
+  body: ReadableStream<Uint8Array> | null,
+  declaredLength: string | null,
+  limit: number,
+): Promise<string> {
   if (declaredLength !== null && /^\d+$/.test(declaredLength) && Number(declaredLength) > limit) throw tooLarge(limit);
   if (body === null) return "";
   const reader = body.getReader();

@@ -111,10 +111,7 @@ export function paramsFromJson(value: unknown): DecodeResult {
  * everything else percent-encoded. The result is what goes upstream.
  */
 export function encodeForm(params: Params): string {
-  return qs
-    .stringify(params, { arrayFormat: "indices", encodeValuesOnly: false })
-    .replace(/%5B/g, "[")
-    .replace(/%5D/g, "]");
+  return qs.stringify(params, { arrayFormat: "indices", encodeValuesOnly: false }).replace(/%5B/g, "[").replace(/%5D/g, "]");
 }
 
 /** Renders a parameter path in Stripe's bracket notation: `["options","document","allowed_types",0]` → `options[document][allowed_types][0]`. */

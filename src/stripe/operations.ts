@@ -109,7 +109,11 @@ export function matchOperation(method: string, path: string): OperationMatch {
   const rest = segments.slice(4);
   const candidates = Object.values(OPERATIONS).filter((op) => {
     const template = op.path.split("/").slice(4);
-    return op.path.split("/")[3] === collection && template.length === rest.length && template.every((t, i) => t === "{id}" || t === rest[i]);
+    return (
+      op.path.split("/")[3] === collection &&
+      template.length === rest.length &&
+      template.every((t, i) => t === "{id}" || t === rest[i])
+    );
   });
   if (candidates.length === 0) return { kind: "none" };
   const op = candidates.find((c) => c.method === method);

@@ -9,8 +9,14 @@ type MediaType = "form" | "json" | "none" | "other";
 
 function mediaTypeOf(header: string | null): MediaType {
   if (header === null || header.trim() === "") return "none";
-  const [type, ...paramsList] = header.toLowerCase().split(";").map((s) => s.trim());
-  const charset = paramsList.find((p) => p.startsWith("charset="))?.slice("charset=".length).replace(/"/g, "");
+  const [type, ...paramsList] = header
+    .toLowerCase()
+    .split(";")
+    .map((s) => s.trim());
+  const charset = paramsList
+    .find((p) => p.startsWith("charset="))
+    ?.slice("charset=".length)
+    .replace(/"/g, "");
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") return "other";
   if (type === "application/x-www-form-urlencoded") return "form";
   if (type === "application/json") return "json";

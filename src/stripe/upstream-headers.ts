@@ -19,7 +19,8 @@ export function readCallerStripeHeaders(headers: Headers): { idempotencyKey?: st
   const out: { idempotencyKey?: string; apiVersion?: string } = {};
   const idem = headers.get("idempotency-key");
   if (idem !== null) {
-    if (!IDEMPOTENCY_KEY.test(idem)) throw new ProxyError("parameter_invalid", "Invalid Idempotency-Key header: use up to 255 printable ASCII characters.");
+    if (!IDEMPOTENCY_KEY.test(idem))
+      throw new ProxyError("parameter_invalid", "Invalid Idempotency-Key header: use up to 255 printable ASCII characters.");
     out.idempotencyKey = idem;
   }
   const version = headers.get("stripe-version");

@@ -98,7 +98,8 @@ function check(schema: ParamSchema, value: ParamValue, path: (string | number)[]
       if (typeof value !== "string" || !INTEGER.test(value)) return invalid(path, `Invalid integer: ${bracketPath(path)}.`);
       return { ok: true, value };
     case "boolean":
-      if (value !== "true" && value !== "false") return invalid(path, `Invalid boolean: ${bracketPath(path)} must be true or false.`);
+      if (value !== "true" && value !== "false")
+        return invalid(path, `Invalid boolean: ${bracketPath(path)} must be true or false.`);
       return { ok: true, value };
     case "array": {
       let list: ParamValue[];

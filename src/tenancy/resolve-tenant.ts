@@ -15,7 +15,11 @@ export function stripPrefix(path: string, prefix: string): string | undefined {
  * exactly (with its port; never a suffix match), and the path must be under the tenant's prefix.
  * Where tenants share a host, the longest prefix wins.
  */
-export function resolveByHost(registry: TenantRegistry, host: string, path: string): { entry: HostEntry; path: string } | undefined {
+export function resolveByHost(
+  registry: TenantRegistry,
+  host: string,
+  path: string,
+): { entry: HostEntry; path: string } | undefined {
   const entries = registry.byHost.get(host.toLowerCase());
   if (!entries) return undefined;
   for (const entry of entries) {

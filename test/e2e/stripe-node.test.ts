@@ -32,7 +32,10 @@ describe("stripe-node through the proxy", () => {
     if (session.client_secret) clientSecrets.push(session.client_secret);
     expect(session.id).toMatch(/^vs_/);
     expect(session.status).toBe("requires_input");
-    expect(session.options?.document).toMatchObject({ allowed_types: ["passport", "id_card", "driving_license"], require_live_capture: true });
+    expect(session.options?.document).toMatchObject({
+      allowed_types: ["passport", "id_card", "driving_license"],
+      require_live_capture: true,
+    });
     // The stub saw the demo tenant's Stripe key, never the proxy key.
     const seen = stack.stub.app.requests.at(-1);
     expect(seen?.headers.authorization).toBe(`Bearer ${DEMO_STRIPE_KEY}`);
@@ -75,7 +78,11 @@ describe("stripe-node through the proxy", () => {
 
   it("maps an unknown parameter to StripeInvalidRequestError with its param", async () => {
     const err = await stripe.identity.verificationSessions
-      .create({ type: "document", options: { document: { allowed_types: ["passport"] } }, bogus: "x" } as Stripe.Identity.VerificationSessionCreateParams)
+      .create({
+        type: "document",
+        options: { document: { allowed_types: ["passport"] } },
+        bogus: "x",
+      } as Stripe.Identity.VerificationSessionCreateParams)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect((err as Stripe.errors.StripeInvalidRequestError).param).toBe("bogus");
@@ -93,7 +100,12 @@ describe("stripe-node through the proxy", () => {
 
   it("maps a bad key to StripeAuthenticationError", async () => {
     const { port } = new URL(stack.proxyUrl);
-    const bad = new Stripe(`iek_${"x".repeat(43)}`, { host: "127.0.0.1", port: Number(port), protocol: "http", maxNetworkRetries: 0 });
+    const bad = new Stripe(`iek_${"x".repeat(43)}`, {
+      host: "127.0.0.1",
+      port: Number(port),
+      protocol: "http",
+      maxNetworkRetries: 0,
+    });
     await expect(bad.identity.verificationSessions.list()).rejects.toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
   });
 

@@ -56,7 +56,12 @@ export async function testTenants(): Promise<Record<string, unknown>> {
     acme: {
       hosts: [ACME_HOST],
       path_prefix: "/identity",
-      stripe: { secret_key: "STRIPE_KEY_ACME", account: "acct_1AcmeTest", api_version: "2026-07-29.dahlia", webhook_secret: "STRIPE_WHSEC_ACME" },
+      stripe: {
+        secret_key: "STRIPE_KEY_ACME",
+        account: "acct_1AcmeTest",
+        api_version: "2026-07-29.dahlia",
+        webhook_secret: "STRIPE_WHSEC_ACME",
+      },
       verification: {
         session_types: ["document"],
         allowed_document_types: ["passport", "id_card"],
@@ -80,7 +85,11 @@ export async function testTenants(): Promise<Record<string, unknown>> {
       },
       server_keys: [
         { name: "backend", sha256: await sha256Hex(PROXY_KEYS.acme) },
-        { name: "reporting", sha256: await sha256Hex(PROXY_KEYS.acmeReadOnly), operations: ["list", "retrieve", "report_list", "report_retrieve"] },
+        {
+          name: "reporting",
+          sha256: await sha256Hex(PROXY_KEYS.acmeReadOnly),
+          operations: ["list", "retrieve", "report_list", "report_retrieve"],
+        },
       ],
       cache: { list_ttl_seconds: 60 },
     },

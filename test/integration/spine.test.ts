@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: these tests read arbitrary Stripe JSON bodies and log records field by field.
 /**
  * The proxy spine for server callers: every operation reaches the stub with the tenant's credentials,
  * Stripe's encoding and the pinned version; everything malformed is refused at the edge with a
@@ -47,7 +48,9 @@ describe("server callers reach every operation", () => {
     expect(seen?.params).toMatchObject({
       type: "document",
       return_url: "https://app.acme.test/identity/done",
-      options: { document: { allowed_types: ["passport", "id_card"], require_live_capture: "true", require_matching_selfie: "true" } },
+      options: {
+        document: { allowed_types: ["passport", "id_card"], require_live_capture: "true", require_matching_selfie: "true" },
+      },
     });
   });
 
@@ -56,7 +59,11 @@ describe("server callers reach every operation", () => {
       key: PROXY_KEYS.acme,
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ type: "document", metadata: { order: "42" }, options: { document: { allowed_types: ["passport"] } } }),
+      body: JSON.stringify({
+        type: "document",
+        metadata: { order: "42" },
+        options: { document: { allowed_types: ["passport"] } },
+      }),
     });
     expect(res.status).toBe(200);
     seenSecrets.push((await json(res)).client_secret);
@@ -66,7 +73,10 @@ describe("server callers reach every operation", () => {
   });
 
   it("the caller's Idempotency-Key is forwarded unchanged and comes back", async () => {
-    const res = await h.post(SESSIONS, "type=document", { key: PROXY_KEYS.acme, headers: { "Idempotency-Key": "order-42-attempt" } });
+    const res = await h.post(SESSIONS, "type=document", {
+      key: PROXY_KEYS.acme,
+      headers: { "Idempotency-Key": "order-42-attempt" },
+    });
     expect(res.status).toBe(200);
     seenSecrets.push((await json(res)).client_secret);
     expect(h.stub.requests.at(-1)?.headers.idempotencyKey).toBe("order-42-attempt");
@@ -106,7 +116,9 @@ describe("server callers reach every operation", () => {
   it("a report is retrieved by id", async () => {
     const s = await create();
     h.stub.setOutcome(s.id, "verified");
-    const list = await json(await h.call(`/v1/identity/verification_reports?verification_session=${s.id}`, { key: PROXY_KEYS.acme }));
+    const list = await json(
+      await h.call(`/v1/identity/verification_reports?verification_session=${s.id}`, { key: PROXY_KEYS.acme }),
+    );
     const reportId = list.data[0].id as string;
     const res = await h.call(`/v1/identity/verification_reports/${reportId}`, { key: PROXY_KEYS.acme });
     expect(res.status).toBe(200);
@@ -314,17 +326,22 @@ describe("parameters are Stripe's, checked at the edge", () => {
   });
 
   it("parameters in a POST query string are refused (they would bypass the body's policy)", async () => {
-    const res = await h.post(`${SESSIONS}?options[document][require_live_capture]=false`, "type=document", { key: PROXY_KEYS.acme });
+    const res = await h.post(`${SESSIONS}?options[document][require_live_capture]=false`, "type=document", {
+      key: PROXY_KEYS.acme,
+    });
     expect(res.status).toBe(400);
     expect(h.stub.requests).toHaveLength(0);
   });
 
-  it.each(["vs_a%2F..%2Fcancel", "vs_../x", "vs_", "vs_%00", "vr_123", "vs_ü"])("session id %s → 400, never forwarded", async (id) => {
-    const res = await h.call(`${SESSIONS}/${id}`, { key: PROXY_KEYS.acme });
-    expect([400, 404]).toContain(res.status);
-    expect((await json(res)).error.type).toBe("invalid_request_error");
-    expect(h.stub.requests).toHaveLength(0);
-  });
+  it.each(["vs_a%2F..%2Fcancel", "vs_../x", "vs_", "vs_%00", "vr_123", "vs_ü"])(
+    "session id %s → 400, never forwarded",
+    async (id) => {
+      const res = await h.call(`${SESSIONS}/${id}`, { key: PROXY_KEYS.acme });
+      expect([400, 404]).toContain(res.status);
+      expect((await json(res)).error.type).toBe("invalid_request_error");
+      expect(h.stub.requests).toHaveLength(0);
+    },
+  );
 });
 
 describe("routing and the error contract", () => {
@@ -423,7 +440,14 @@ describe("routing and the error contract", () => {
     await h.call(`${SESSIONS}/${s.id}`, { key: PROXY_KEYS.acme });
     const access = logs.records().filter((r: any) => r.event === "request") as any[];
     const last = access.at(-1);
-    expect(last).toMatchObject({ tenant: "acme", role: "server", operation: "retrieve", route: `${SESSIONS}/{id}`, status: 200, upstream_status: 200 });
+    expect(last).toMatchObject({
+      tenant: "acme",
+      role: "server",
+      operation: "retrieve",
+      route: `${SESSIONS}/{id}`,
+      status: 200,
+      upstream_status: 200,
+    });
     expect(JSON.stringify(access)).not.toContain(s.id);
   });
 });

@@ -29,13 +29,18 @@ describe("matchOperation", () => {
   });
 
   it("reports the allowed methods of a known path", () => {
-    expect(matchOperation("DELETE", "/v1/identity/verification_sessions")).toEqual({ kind: "wrong_method", allowed: ["POST", "GET"] });
+    expect(matchOperation("DELETE", "/v1/identity/verification_sessions")).toEqual({
+      kind: "wrong_method",
+      allowed: ["POST", "GET"],
+    });
   });
 
-  it.each(["/v1/customers", "/v1/identity/verification_sessions/vs_1/cancel/x", "/v2/identity/verification_sessions", "//v1/identity/verification_sessions"])(
-    "does not match %s",
-    (path) => expect(matchOperation("GET", path).kind).toBe("none"),
-  );
+  it.each([
+    "/v1/customers",
+    "/v1/identity/verification_sessions/vs_1/cancel/x",
+    "/v2/identity/verification_sessions",
+    "//v1/identity/verification_sessions",
+  ])("does not match %s", (path) => expect(matchOperation("GET", path).kind).toBe("none"));
 
   it("rebuilds the upstream path from the template", () => {
     const m = matchOperation("POST", "/v1/identity/verification_sessions/vs_1/cancel");
