@@ -4,7 +4,7 @@ import { browserSessionView } from "./auth/browser-view.ts";
 import { classifyAuthorization } from "./auth/credentials.ts";
 import { invalidateAfterWrite } from "./cache/invalidation.ts";
 import { listThroughCache } from "./cache/list-cache.ts";
-import { isOwnedBy, missingSessionBody } from "./auth/ownership.ts";
+import { isOwnedBy, missingSessionError } from "./auth/ownership.ts";
 import { lookupProxyKey } from "./auth/server-key.ts";
 import type { TenantRecord } from "./config/load.ts";
 import type { TenantConfig } from "./config/schema.ts";
@@ -249,9 +249,10 @@ async function forwardForBrowser(
   if (user && id !== undefined) {
     const current = await forwardToStripe(op.name === "retrieve" ? call : retrieveCall(call, id), state);
     if (current.status !== 200) return shapeResponse(OPERATIONS.retrieve, current, state);
-    if (!isOwnedBy(parseJson(current.text), user.subject)) {
+    if (!isOwnedBy(current.json, user.subject)) {
       state.access.policy = "refused:not_owner";
-      return shapeResponse(OPERATIONS.retrieve, { ...current, status: 404, text: missingSessionBody(id) }, state);
+      const json = missingSessionError(id);
+      return shapeResponse(OPERATIONS.retrieve, { ...current, status: 404, text: JSON.stringify(json), json }, state);
     }
     if (op.name === "retrieve") return shapeResponse(op, browserView(current, true), state);
   }
@@ -268,17 +269,9 @@ function retrieveCall(call: UpstreamCall, id: string): UpstreamCall {
 
 function browserView(upstream: UpstreamResponse, withContinuation: boolean): UpstreamResponse {
   if (upstream.status < 200 || upstream.status >= 300) return upstream;
-  const view = browserSessionView(parseJson(upstream.text), { withContinuation });
+  const view = browserSessionView(upstream.json, { withContinuation });
   if (!view) throw new ProxyError("upstream_unavailable", "Stripe returned an unexpected response.");
-  return { ...upstream, text: JSON.stringify(view) };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return { ...upstream, text: JSON.stringify(view), json: view };
 }
 
 function upstreamBase(state: RequestState): string {
@@ -306,6 +299,6 @@ function shapeResponse(op: OperationSpec, upstream: UpstreamResponse, state: Req
   headers.set("Cache-Control", "no-store");
   if (!headers.has("request-id")) headers.set("Request-Id", state.requestId);
   const isList = op.name === "list" || op.name === "report_list";
-  const body = isList && upstream.status === 200 ? stripListSecrets(upstream.text) : upstream.text;
+  const body = (isList && upstream.status === 200 ? stripListSecrets(upstream.json) : undefined) ?? upstream.text;
   return new Response(body, { status: upstream.status, headers });
 }

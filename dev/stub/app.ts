@@ -20,6 +20,7 @@ import {
   truncateBody,
 } from "./faults.ts";
 import { handleHostedPage } from "./hosted-page.ts";
+import { bodyText } from "./request-body.ts";
 import { fingerprint, IdempotencyStore } from "./idempotency.ts";
 import { newRequestId } from "./ids.ts";
 import { renderReport, renderSession } from "./objects.ts";
@@ -255,7 +256,7 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
   async function api(request: Request, url: URL): Promise<Response> {
     const requestId = newRequestId();
     const method = request.method.toUpperCase();
-    const body = method === "GET" || method === "HEAD" ? "" : await request.text();
+    const body = method === "GET" || method === "HEAD" ? "" : await bodyText(request);
     const decoded = parseForm(method === "GET" ? url.search.slice(1) : body);
     const h = request.headers;
     const fault = faults.take(method, url.pathname);

@@ -1,3 +1,4 @@
+import { bodyText } from "./request-body.ts";
 import { sessionUrl } from "./objects.ts";
 import { isLastErrorCode, LAST_ERROR_CODES, type Outcome } from "./status.ts";
 import type { StoredSession } from "./store.ts";
@@ -96,7 +97,7 @@ export async function handleHostedPage(request: Request, id: string, deps: Hoste
   }
   if (request.method !== "POST") return page(405, "Method not allowed", "", requestId);
 
-  const form = new URLSearchParams(await request.text());
+  const form = new URLSearchParams(await bodyText(request));
   if (!session?.attempt || form.get("cs") !== session.attempt.url_token) return expired(requestId);
   const choice = form.get("outcome");
   const errorCode = form.get("error_code") ?? "document_unverified_other";

@@ -19,7 +19,12 @@ export function isOwnedBy(session: unknown, subject: string): boolean {
  * has already passed the route's id check (`vs_` + alphanumerics), so it needs no escaping beyond JSON.
  */
 export function missingSessionBody(id: string): string {
-  return JSON.stringify({
+  return JSON.stringify(missingSessionError(id));
+}
+
+/** The same answer as an object (what the proxy's later steps read). */
+export function missingSessionError(id: string): { error: Record<string, string> } {
+  return {
     error: {
       type: "invalid_request_error",
       message: `No such verification_session: '${id}'`,
@@ -27,5 +32,5 @@ export function missingSessionBody(id: string): string {
       doc_url: "https://stripe.com/docs/error-codes/resource-missing",
       param: "session",
     },
-  });
+  };
 }

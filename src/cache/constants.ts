@@ -42,6 +42,17 @@ export const KEY_MEMO_MAX_ENTRIES = 1_000;
 export const MARKER_WRITE_INTERVAL_MS = 1_000;
 
 /**
+ * The same KV limit for list entries: an isolate writes one list key at most once per interval. Only
+ * `Cache-Control: no-cache` (which refreshes the entry on every request) can ask for more; the
+ * skipped writes lose nothing, since the memory tier holds the fresh answer and KV's copy is younger
+ * than the interval.
+ */
+export const LIST_WRITE_INTERVAL_MS = 1_000;
+
+/** Bounds the per-isolate record of recent list-entry writes (it starts over when full). */
+export const LIST_WRITE_MEMO_MAX_ENTRIES = 1_000;
+
+/**
  * Backoff before each retry of a failed marker write (KV 429 or a throw), inside `waitUntil` (which
  * lives up to 30 s after the response). Each is ≥ the 1 write/s spacing; the sum stays well inside 30 s.
  */

@@ -41,6 +41,8 @@ export const isolateCache = {
   markerWriters: new Map<string, MarkerWriter>(),
   /** Upstream list calls in flight, by key material: concurrent misses share one. */
   inflight: new Map<string, InflightList>(),
+  /** When this isolate last wrote each list entry to KV (ms), by key material: paces the writes. */
+  listWrites: new Map<string, number>(),
   /** Misconfiguration warnings already logged by this isolate. */
   warned: new Set<string>(),
 };
@@ -51,5 +53,6 @@ export function resetIsolateCache(): void {
   isolateCache.generations.clear();
   isolateCache.markerWriters.clear();
   isolateCache.inflight.clear();
+  isolateCache.listWrites.clear();
   isolateCache.warned.clear();
 }

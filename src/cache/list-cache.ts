@@ -14,6 +14,8 @@ import {
 import {
   KEY_MEMO_MAX_ENTRIES,
   KV_MIN_TTL_SECONDS,
+  LIST_WRITE_INTERVAL_MS,
+  LIST_WRITE_MEMO_MAX_ENTRIES,
   MAX_CACHED_BODY_BYTES,
   SHARED_FETCH_MAX_WAIT_MS,
   SHARED_FETCH_POLL_MS,
@@ -243,6 +245,7 @@ function storeFetched(plan: CachePlan, fetched: FetchedList, state: RequestState
 }
 
 async function writeKv(plan: CachePlan, list: CachedList, state: RequestState): Promise<void> {
+  if (!claimListWrite(plan.material, state.deps.now())) return;
   try {
     const kvKey = await kvKeyOf(plan);
     const sealed = await sealCachedList(plan.key, kvKey, list);
@@ -255,6 +258,19 @@ async function writeKv(plan: CachePlan, list: CachedList, state: RequestState): 
       ...errorFields(err),
     });
   }
+}
+
+/**
+ * Whether this isolate may write the list entry now (KV: 1 write/s per key); records the write if so.
+ * A skipped write loses nothing: the memory tier holds the answer, and KV's copy is under a second old.
+ */
+function claimListWrite(material: string, now: number): boolean {
+  const writes = isolateCache.listWrites;
+  const last = writes.get(material);
+  if (last !== undefined && now - last < LIST_WRITE_INTERVAL_MS) return false;
+  if (last === undefined && writes.size >= LIST_WRITE_MEMO_MAX_ENTRIES) writes.clear();
+  writes.set(material, now);
+  return true;
 }
 
 /** One background refresh per key: a STALE answer while another refresh runs starts none. */

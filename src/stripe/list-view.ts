@@ -1,3 +1,5 @@
+import type { JsonObject } from "./upstream.ts";
+
 /**
  * Fields a list response never carries: a list is an overview, and a `client_secret` or session `url`
  * in it (or in the list cache) would hand every reader a way into every user's verification. Callers
@@ -5,18 +7,14 @@
  */
 export const LIST_ITEM_SECRET_FIELDS = ["client_secret", "url"] as const;
 
-/** Removes the secret fields from every item of a Stripe list body; other bodies come back as they are. */
-export function stripListSecrets(text: string): string {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return text;
-  }
-  if (typeof body !== "object" || body === null || (body as { object?: unknown }).object !== "list") return text;
-  const data = (body as { data?: unknown }).data;
-  if (!Array.isArray(data)) return text;
-  for (const item of data) {
+/**
+ * The body of a Stripe list without the secret fields of its items, or undefined when `body` is not
+ * a list (the caller then passes Stripe's text through). Takes the body already parsed, so a list is
+ * parsed once per response, and removes the fields in place: the parsed body belongs to this response.
+ */
+export function stripListSecrets(body: JsonObject): string | undefined {
+  if (body.object !== "list" || !Array.isArray(body.data)) return undefined;
+  for (const item of body.data) {
     if (typeof item === "object" && item !== null) {
       for (const field of LIST_ITEM_SECRET_FIELDS) delete (item as Record<string, unknown>)[field];
     }

@@ -19,11 +19,17 @@ export interface UpstreamCall {
   callerIdempotencyKey: boolean;
 }
 
+/** A JSON object as Stripe sent it (every Stripe answer, success or error, is one). */
+export type JsonObject = Record<string, unknown>;
+
 export interface UpstreamResponse {
   status: number;
   /** Only the allow-listed response headers. */
   headers: Headers;
+  /** The body exactly as Stripe sent it (what passes through unchanged)... */
   text: string;
+  /** ...and the same body parsed once, for the steps that read it (ownership, browser view, list secrets). */
+  json: JsonObject;
   attempts: number;
   upstreamMs: number;
 }
@@ -56,7 +62,7 @@ const USER_AGENT = "identity-edge/0.1";
 /** What one attempt came to. */
 export type Attempt =
   /** Stripe answered with a complete JSON object (any status). */
-  | { kind: "response"; status: number; headers: Headers; text: string; shouldRetry: boolean | undefined }
+  | { kind: "response"; status: number; headers: Headers; text: string; json: JsonObject; shouldRetry: boolean | undefined }
   /** The connection failed or dropped (before or during the body). */
   | { kind: "network" }
   /** An answer that is not a complete JSON object: truncated, HTML from a load balancer, oversized. */
@@ -124,7 +130,7 @@ export function callerMayRetry(call: Pick<UpstreamCall, "method" | "callerIdempo
 }
 
 export type Settlement =
-  | { kind: "response"; status: number; headers: Headers; text: string }
+  | { kind: "response"; status: number; headers: Headers; text: string; json: JsonObject }
   | { kind: "error"; error: ProxyError };
 
 /**
@@ -141,7 +147,7 @@ export type Settlement =
 export function settle(last: Attempt, call: Pick<UpstreamCall, "method" | "callerIdempotencyKey">): Settlement {
   const mayRetry = callerMayRetry(call);
   if (last.kind === "response" && (!isRetryable(last) || (last.status < 500 && mayRetry))) {
-    return { kind: "response", status: last.status, headers: last.headers, text: last.text };
+    return { kind: "response", status: last.status, headers: last.headers, text: last.text, json: last.json };
   }
   const headers = { "Stripe-Should-Retry": mayRetry ? "true" : "false" };
   const timedOut = last.kind === "timeout" || (last.kind === "response" && last.status < 500);
@@ -172,7 +178,7 @@ function buildRequest(call: UpstreamCall, base: string, signal: AbortSignal): Re
   return new Request(url, { method: "GET", headers, signal });
 }
 
-/** The body as text, or undefined when it is larger than the cap (counted as it streams in). */
+/** The body as text, or undefined when it is larger than the cap. */
 async function readCappedText(response: Response, signal: AbortSignal): Promise<string | undefined> {
   const declared = response.headers.get("content-length");
   if (declared !== null && Number(declared) > MAX_UPSTREAM_BODY_BYTES) {
@@ -180,6 +186,13 @@ async function readCappedText(response: Response, signal: AbortSignal): Promise<
     return undefined;
   }
   if (response.body === null) return "";
+  // With a length within the cap (what Stripe sends), one native read: the runtime's HTTP layer holds
+  // the body to its Content-Length. The length check after it still holds if that were not so.
+  if (declared !== null && /^\d+$/.test(declared)) {
+    const text = await response.text();
+    return text.length > MAX_UPSTREAM_BODY_BYTES ? undefined : text;
+  }
+  // No length (chunked): count the bytes as they stream in.
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -202,14 +215,14 @@ async function readCappedText(response: Response, signal: AbortSignal): Promise<
   return text + decoder.decode();
 }
 
-/** A complete JSON object: a truncated body, an HTML error page or a bare value is not one. */
-function isJsonObject(text: string): boolean {
-  if (!text.trimStart().startsWith("{")) return false;
+/** The body as a complete JSON object, parsed once; a truncated body, an HTML error page or a bare value is not one. */
+function parseJsonObject(text: string): JsonObject | undefined {
+  if (!text.trimStart().startsWith("{")) return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -217,7 +230,8 @@ function isJsonObject(text: string): boolean {
 async function exchange(call: UpstreamCall, opts: UpstreamOptions, signal: AbortSignal): Promise<Attempt> {
   const response = await opts.fetch(buildRequest(call, opts.base, signal));
   const text = await readCappedText(response, signal);
-  if (text === undefined || !isJsonObject(text)) return { kind: "malformed" };
+  const json = text === undefined ? undefined : parseJsonObject(text);
+  if (text === undefined || json === undefined) return { kind: "malformed" };
   const headers = new Headers();
   for (const name of RESPONSE_HEADER_ALLOWLIST) {
     const value = response.headers.get(name);
@@ -225,7 +239,7 @@ async function exchange(call: UpstreamCall, opts: UpstreamOptions, signal: Abort
   }
   const retryHeader = response.headers.get("stripe-should-retry");
   const shouldRetry = retryHeader === "true" ? true : retryHeader === "false" ? false : undefined;
-  return { kind: "response", status: response.status, headers, text, shouldRetry };
+  return { kind: "response", status: response.status, headers, text, json, shouldRetry };
 }
 
 /**
@@ -285,7 +299,8 @@ export async function callStripe(call: UpstreamCall, opts: UpstreamOptions): Pro
   const upstreamMs = opts.now() - start;
   const outcome = settle(last, call);
   if (outcome.kind === "error") throw new UpstreamFailure(outcome.error, attempts, upstreamMs);
-  return { status: outcome.status, headers: outcome.headers, text: outcome.text, attempts, upstreamMs };
+  const { status, headers, text, json } = outcome;
+  return { status, headers, text, json, attempts, upstreamMs };
 }
 
 /** A proxy error for a Stripe that never answered usably, with what the access log needs to know. */

@@ -227,7 +227,7 @@ describe("invalidation by writes", () => {
     expect(after.xCache).toBe("MISS");
     expect(after.text).not.toBe(before.text);
     expect(listCalls(h)).toBe(2);
-    expect(await KV.get("gen:acme")).toMatch(/^[0-9a-z]{10}\.[0-9a-f]{8}$/);
+    expect(await KV.get("gen:acme")).toMatch(/^[0-9a-z]{10}\.[0-9a-z]{4}\.[0-9a-f]{8}$/);
   });
 
   it("refused writes (at the edge or by Stripe) do not invalidate", async () => {
@@ -376,6 +376,33 @@ describe("bypass", () => {
 
     expect((await list(h, "limit=7", { headers: { "Cache-Control": "no-store" } })).xCache).toBe("BYPASS");
     expect((await list(h, "limit=7")).xCache).toBe("MISS");
+  });
+
+  it("no-cache polling writes a list key to KV at most once a second (KV's per-key limit); the memory tier stays freshest", async () => {
+    let offset = 0;
+    const listPuts: number[] = [];
+    const h = await harness({
+      now: () => Date.now() + offset,
+      kv: (kv) => spyKv(kv, { put: (key) => key.startsWith("list:") && listPuts.push(offset) }),
+    });
+    const session = await create(h);
+    const noCache = { headers: { "Cache-Control": "no-cache" } };
+    for (let i = 0; i < 5; i++) expect((await list(h, "", noCache)).xCache).toBe("BYPASS");
+    expect(listCalls(h)).toBe(5);
+    expect(listPuts).toEqual([0]);
+
+    h.stub.setOutcome(session.id, "verified");
+    const fresh = await list(h, "", noCache);
+    expect(listPuts).toEqual([0]); // still inside the second: not written...
+    expect((await list(h)).text).toBe(fresh.text); // ...but this isolate answers the fresh list
+
+    offset = 1_000;
+    await list(h, "", noCache);
+    expect(listPuts).toEqual([0, 1_000]);
+    resetIsolateCache(); // another isolate reads KV: the entry written a moment ago, verified included
+    const cold = await list(h);
+    expect(cold.xCache).toBe("HIT");
+    expect(cold.text).toContain('"verified"');
   });
 
   it("browser callers never reach the cache (they may not list, even when a tenant lists it for them)", async () => {

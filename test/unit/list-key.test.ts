@@ -267,9 +267,51 @@ describe("generations", () => {
     );
   });
 
+  it("a burst of bumps within one ms counts up the sequence and never runs ahead of the clock", () => {
+    const now = 1_700_000_000_000;
+    let g = INITIAL_GENERATION;
+    const seen: string[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const next = nextGeneration(g, now, rand(i % 256));
+      expect(next > g).toBe(true);
+      g = next;
+      seen.push(g);
+    }
+    // Every marker is still stamped with the clock's ms...
+    expect(new Set(seen.map((m) => m.split(".")[0]))).toEqual(new Set([now.toString(36).padStart(10, "0")]));
+    // ...so another isolate's bump one ms later (which never saw this burst) sorts after all of them.
+    const elsewhere = nextGeneration(INITIAL_GENERATION, now + 1, rand(0));
+    expect(laterGeneration(g, elsewhere)).toBe(elsewhere);
+  });
+
+  it("the sequence wraps into the next ms only when it is exhausted", () => {
+    const now = 1_700_000_000_000;
+    const last = `${now.toString(36).padStart(10, "0")}.zzzz.00000000`;
+    expect(isGeneration(last)).toBe(true);
+    const next = nextGeneration(last, now, rand(0));
+    expect(next > last).toBe(true);
+    expect(next.startsWith(`${(now + 1).toString(36).padStart(10, "0")}.0000.`)).toBe(true);
+  });
+
+  it("property: any chain of bumps from any clock readings is strictly increasing", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 4e12 }), { minLength: 1, maxLength: 50 }), (clocks) => {
+        let g = INITIAL_GENERATION;
+        for (const [i, t] of clocks.entries()) {
+          const next = nextGeneration(g, t, rand(i % 256));
+          expect(isGeneration(next)).toBe(true);
+          expect(next > g).toBe(true);
+          g = next;
+        }
+      }),
+    );
+  });
+
   it("refuses strings it did not write", () => {
     expect(isGeneration("0")).toBe(true);
     expect(isGeneration("zzz")).toBe(false);
     expect(isGeneration("")).toBe(false);
+    expect(isGeneration("0lo5zq1kw0.a1b2c3d4")).toBe(false); // no sequence
+    expect(isGeneration("0lo5zq1kw0.0000.A1B2C3D4")).toBe(false); // upper-case hex
   });
 });

@@ -30,7 +30,7 @@ const TIMINGS: UpstreamTimings = {
 function answer(status: number, shouldRetry?: boolean): Attempt {
   const headers = new Headers({ "request-id": "req_up" });
   if (shouldRetry !== undefined) headers.set("stripe-should-retry", String(shouldRetry));
-  return { kind: "response", status, headers, text: "{}", shouldRetry };
+  return { kind: "response", status, headers, text: "{}", json: {}, shouldRetry };
 }
 
 const POST_PROXY_KEY: UpstreamCall = {
@@ -418,11 +418,42 @@ describe("callStripe with a scripted upstream", () => {
     expect(got.status).toBe(504);
   });
 
-  it("an oversized answer is malformed (502), whatever its status", async () => {
-    const huge = async () => new Response(`{"a":"${"x".repeat(4 * 1024 * 1024)}"}`, { status: 200 });
-    const timings = { ...TIMINGS, maxRetries: 0 };
-    const got = await outcome(callStripe(GET, { fetch: huge, base: "https://stub.stripe.test", now: () => Date.now(), timings }));
-    expect(got.status).toBe(502);
+  const HUGE_BODY = `{"a":"${"x".repeat(4 * 1024 * 1024)}"}`;
+  it.each([
+    ["without Content-Length", {}],
+    ["with an honest Content-Length", { "Content-Length": String(HUGE_BODY.length) }],
+    ["with a Content-Length that understates it", { "Content-Length": "10" }],
+    ["with a junk Content-Length", { "Content-Length": "ten" }],
+  ])("an oversized answer %s is malformed (502), whatever its status", async (_name, headers: Record<string, string>) => {
+    for (const status of [200, 400]) {
+      const huge = async () => new Response(HUGE_BODY, { status, headers });
+      const timings = { ...TIMINGS, maxRetries: 0 };
+      const got = await outcome(
+        callStripe(GET, { fetch: huge, base: "https://stub.stripe.test", now: () => Date.now(), timings }),
+      );
+      expect(got.status).toBe(502);
+    }
+  });
+
+  it.each([
+    ["with Content-Length (one native read)", true],
+    ["streamed without Content-Length", false],
+  ])("an answer %s comes back byte for byte and parsed once", async (_name, withLength) => {
+    const stream = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(SESSION_JSON);
+          for (let i = 0; i < bytes.length; i += 7) controller.enqueue(bytes.slice(i, i + 7));
+          controller.close();
+        },
+      });
+    const headers: Record<string, string> = withLength
+      ? { "Content-Length": String(new TextEncoder().encode(SESSION_JSON).length) }
+      : {};
+    const fetch = async () => new Response(stream(), { status: 200, headers });
+    const got = await callStripe(GET, { fetch, base: "https://stub.stripe.test", now: () => Date.now(), timings: TIMINGS });
+    expect(got.text).toBe(SESSION_JSON);
+    expect(got.json).toEqual(JSON.parse(SESSION_JSON));
   });
 
   it("a POST without an Idempotency-Key is tried once", async () => {
