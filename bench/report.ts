@@ -78,8 +78,7 @@ export function bundleTable(results: BenchResults): string {
   const b = results.bundles;
   const lines = ["| bundle | raw | gzip (wrangler) | gzip (zlib -6) |", "|---|---:|---:|---:|"];
   for (const [label, bundle] of [
-    ["identity-edge, as wrangler.toml deploys it", b.edge],
-    ["identity-edge with `--minify`", b.edgeMinified],
+    ["identity-edge, as wrangler.toml deploys it (minified)", b.edge],
     ["Hono proxy", b.hono],
     ["passthrough", b.passthrough],
   ] as const) {
@@ -190,11 +189,9 @@ export function evaluateBars(results: BenchResults): BarStatus[] {
     status: status(createCpu ? createCpu.medianMs < 0.3 : undefined),
   });
   const gzip = parseWranglerGzip(results.bundles.edge.size.wranglerLine) ?? results.bundles.edge.size.gzipBytes;
-  const gzipMin =
-    parseWranglerGzip(results.bundles.edgeMinified.size.wranglerLine) ?? results.bundles.edgeMinified.size.gzipBytes;
   bars.push({
     bar: "bundle < 64 KiB gzip",
-    measured: `${kib(gzip)} as deployed today (unminified); ${kib(gzipMin)} with --minify`,
+    measured: `${kib(gzip)} as wrangler.toml deploys it (\`minify = true\`)`,
     status: status(gzip < 64 * KIB),
   });
   return bars;

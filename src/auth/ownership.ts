@@ -14,15 +14,11 @@ export function isOwnedBy(session: unknown, subject: string): boolean {
 }
 
 /**
- * The body Stripe answers for a session id that does not exist, byte for byte (field order included)
- * as the upstream writes it, so that "not yours" and "does not exist" cannot be told apart. The id
- * has already passed the route's id check (`vs_` + alphanumerics), so it needs no escaping beyond JSON.
+ * What Stripe answers for a session id that does not exist, field order included (the stringified
+ * body is byte for byte the upstream's), so that "not yours" and "does not exist" cannot be told apart.
+ * The id has already passed the route's id check (`vs_` + alphanumerics), so it needs no escaping
+ * beyond JSON.
  */
-export function missingSessionBody(id: string): string {
-  return JSON.stringify(missingSessionError(id));
-}
-
-/** The same answer as an object (what the proxy's later steps read). */
 export function missingSessionError(id: string): { error: Record<string, string> } {
   return {
     error: {

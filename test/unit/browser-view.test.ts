@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { browserOperationsFor, checkBrowserParams } from "../../src/auth/browser-params.ts";
 import { BROWSER_SESSION_FIELDS, browserSessionView } from "../../src/auth/browser-view.ts";
-import { isOwnedBy, missingSessionBody } from "../../src/auth/ownership.ts";
+import { isOwnedBy, missingSessionError } from "../../src/auth/ownership.ts";
 
 /** A session as Stripe returns it, with every field a browser must not see filled in. */
 const SESSION = {
@@ -209,7 +209,7 @@ describe("ownership", () => {
   });
 
   it("answers a missing session in Stripe's shape", () => {
-    expect(JSON.parse(missingSessionBody("vs_1Missing"))).toEqual({
+    expect(missingSessionError("vs_1Missing")).toEqual({
       error: {
         type: "invalid_request_error",
         code: "resource_missing",
