@@ -93,6 +93,8 @@ export interface LoadReport {
   secrets: { checked: number; outputLines: number; leaks: number; checkSeconds: number };
   /** What wrangler itself saw: exceptions that escaped the Worker, and the 500s it answered (in flight at the stop too). */
   wrangler: { uncaught: number; answered500: number; uncaughtSamples: string[] };
+  /** The list cache as the access log tells it; `joined`: MISSes answered by another request's upstream call. */
+  listCache: { byResult: Record<string, number>; joined: number };
   bars: { name: string; ok: boolean; detail: string }[];
   ok: boolean;
 }
@@ -404,6 +406,30 @@ function sha256Hex(value: string): string {
   return createHash("sha256").update(value).digest("hex");
 }
 
+/**
+ * Cache results of the server list requests, from the Worker's access-log lines. A MISS without
+ * `upstream_ms` joined another request's upstream call (the list cache's single flight), the path
+ * that once answered 500s under this load.
+ */
+function listCacheResults(output: string): { byResult: Record<string, number>; joined: number } {
+  const byResult: Record<string, number> = {};
+  let joined = 0;
+  for (const line of output.split("\n")) {
+    if (!line.includes('"event":"request"') || !line.includes('"cache":"')) continue;
+    const start = line.indexOf("{");
+    let record: { cache?: unknown; upstream_ms?: unknown };
+    try {
+      record = JSON.parse(line.slice(start)) as typeof record;
+    } catch {
+      continue;
+    }
+    if (typeof record.cache !== "string") continue;
+    byResult[record.cache] = (byResult[record.cache] ?? 0) + 1;
+    if (record.cache === "MISS" && record.upstream_ms === undefined) joined++;
+  }
+  return { byResult, joined };
+}
+
 /** Wrangler colours its error lines. */
 const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
@@ -573,6 +599,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       .split("\n")
       .filter((l) => /Uncaught/.test(l))
       .map((l) => l.replace(ANSI_COLOUR, ""));
+    const listCache = listCacheResults(output);
     const status500 = mix.byStatus["500"] ?? 0;
     const unexpected5xx = Object.entries(mix.byStatus)
       .filter(([s]) => Number(s) >= 500 && s !== "502" && s !== "504")
@@ -625,6 +652,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
         answered500: (output.match(/\[wrangler:info\] [A-Z]+ \S+ 500 /g) ?? []).length,
         uncaughtSamples: [...new Set(uncaughtLines.map((l) => l.slice(0, 240)))].slice(0, 3),
       },
+      listCache,
       secrets: {
         checked: secrets.length,
         outputLines: output.split("\n").length,
@@ -716,6 +744,7 @@ export function formatReport(r: LoadReport): string {
   lines.push(
     `500s: ${r.status500}; other unexpected 5xx: ${r.unexpected5xx}; missing Request-Id: ${r.missingRequestId}; not JSON: ${r.unparsable}`,
   );
+  lines.push(`list cache: ${sorted(r.listCache.byResult)}; MISSes that joined another request's upstream call: ${r.listCache.joined}`);
   lines.push(
     `secrets: ${r.secrets.leaks} leaks; ${r.secrets.checked} secrets over ${r.secrets.outputLines} output lines (${r.secrets.checkSeconds} s)`,
   );
