@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -141,13 +142,22 @@ async function publish(results: BenchResults, out: string | undefined, json: str
   if (out) {
     const path = join(ROOT, out);
     const previous = await readFile(path, "utf8").catch(() => undefined);
-    await writeFile(path, mergeAnalysis(renderReport(results), previous));
+    await writeFile(path, formatMarkdown(mergeAnalysis(renderReport(results), previous)));
     progress(`wrote ${out}`);
   }
   if (json) {
     await writeFile(join(ROOT, json), `${JSON.stringify(results, null, 2)}\n`);
     progress(`wrote ${json}`);
   }
+}
+
+/** The report as the project's formatter (Biome, which CI checks) writes it: aligned tables. */
+function formatMarkdown(text: string): string {
+  const biome = join(ROOT, "node_modules", ".bin", "biome");
+  const formatted = spawnSync(biome, ["format", "--stdin-file-path=BENCHMARKS.md"], { input: text, encoding: "utf8" });
+  if (formatted.status === 0 && formatted.stdout) return formatted.stdout;
+  progress("biome could not format the report; writing it unformatted (run `npm run format`)");
+  return text;
 }
 
 async function main(): Promise<void> {

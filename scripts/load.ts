@@ -744,7 +744,9 @@ export function formatReport(r: LoadReport): string {
   lines.push(
     `500s: ${r.status500}; other unexpected 5xx: ${r.unexpected5xx}; missing Request-Id: ${r.missingRequestId}; not JSON: ${r.unparsable}`,
   );
-  lines.push(`list cache: ${sorted(r.listCache.byResult)}; MISSes that joined another request's upstream call: ${r.listCache.joined}`);
+  lines.push(
+    `list cache: ${sorted(r.listCache.byResult)}; MISSes that joined another request's upstream call: ${r.listCache.joined}`,
+  );
   lines.push(
     `secrets: ${r.secrets.leaks} leaks; ${r.secrets.checked} secrets over ${r.secrets.outputLines} output lines (${r.secrets.checkSeconds} s)`,
   );
