@@ -2,7 +2,7 @@
  * `npm run tenants -- <command>`: the operator CLI of the KV tenant registry (docs/tenants.md).
  * Every write is planned first by the pure core (src/tenancy/registry-ops.ts), validated with the
  * tenant schema and the cross-tenant checks, printed, and only then applied (never with --dry-run).
- * Secrets never pass through argv: the Stripe key comes from stdin or a named environment variable,
+ * Secrets never pass through argv: a tenant secret comes from stdin or a named environment variable,
  * KEKs from the environment; a new proxy key is printed once, to stdout, and only its hash is stored.
  */
 import { readFile } from "node:fs/promises";
@@ -11,7 +11,7 @@ import { issueProxyKey } from "../../src/auth/server-key.ts";
 import { parseTenantConfig } from "../../src/config/schema.ts";
 import { OPERATION_NAMES } from "../../src/stripe/operations.ts";
 import { generateKekBase64, loadKeks, parseSealedSecret, sealSecret } from "../../src/tenancy/key-encryption.ts";
-import { stripeSecretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import {
   listTenantIds,
   type Plan,
@@ -20,11 +20,11 @@ import {
   planPut,
   planRevokeKey,
   planRotateKek,
-  planSetStripeKey,
+  planSetSecret,
   withReadCache,
 } from "../../src/tenancy/registry-ops.ts";
 import type { RegistryStore } from "../../src/tenancy/registry-store.ts";
-import { STRIPE_SECRET } from "../../src/tenancy/tenant-secrets.ts";
+import { configValue, SECRET_KIND_INFO, SECRET_KINDS, type SecretKind } from "../../src/tenancy/secret-kinds.ts";
 import { WranglerKvStore, type WranglerTarget } from "./wrangler-store.ts";
 
 export const USAGE = `Usage: npm run tenants -- <command> [arguments] [options]
@@ -33,14 +33,18 @@ Commands
   list                              tenant ids in the registry
   get <id>                          print a tenant's config; report its key and index state
   put <id> <config.json>            validate and write a tenant's config and its indexes
-  delete <id> --yes                 remove a tenant, its indexes and its sealed Stripe key
+  delete <id> --yes                 remove a tenant, its indexes and its sealed secrets
   new-key <id> <name> [--operations create,retrieve,...]
                                     issue a proxy key (printed once) and store its hash
   revoke-key <id> <name>            remove a proxy key from the config and the index
   set-stripe-key <id> [--from-env VAR]
                                     seal the tenant's Stripe key (read from stdin, or from the
                                     environment variable VAR) under TENANT_KEK and store it
-  rotate-kek                        re-seal every stored key under TENANT_KEK (old KEK in
+  set-webhook-secret <id> [--from-env VAR]
+                                    the same for its Stripe webhook signing secret (whsec_...)
+  set-jwt-secret <id> [--from-env VAR]
+                                    the same for its HS256 end-user JWT secret (32+ bytes)
+  rotate-kek                        re-seal every stored secret under TENANT_KEK (old KEK in
                                     TENANT_KEK_PREVIOUS / TENANT_KEK_PREVIOUS_ID)
   generate-kek                      print a new random KEK (for wrangler secret put TENANT_KEK)
 
@@ -54,7 +58,7 @@ Options
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
-  /** The Stripe key for set-stripe-key, when not taken from the environment. */
+  /** The secret for set-stripe-key / set-webhook-secret / set-jwt-secret, when not taken from the environment. */
   readSecret(prompt: string): Promise<string>;
   env: Record<string, string | undefined>;
   /** A store to use instead of wrangler (tests, embedding). */
@@ -164,20 +168,12 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
         const [id = "", name = ""] = need(args, 2, "revoke-key <id> <name>");
         return await execute(await planRevokeKey(store, id, name), store, where, dryRun, io);
       }
-      case "set-stripe-key": {
-        const [id = ""] = need(args, 1, "set-stripe-key <id>");
-        const keks = await loadKeks(io.env);
-        if (!keks.current) throw new UsageError("TENANT_KEK and TENANT_KEK_ID must be set (environment or --env-file)");
-        const fromEnv = values["from-env"];
-        const secret = (
-          fromEnv ? (io.env[fromEnv] ?? "") : await io.readSecret(`Stripe secret key for ${id} (input hidden): `)
-        ).trim();
-        if (!STRIPE_SECRET.test(secret)) {
-          io.err(`that is not a Stripe secret or restricted key (sk_/rk_ test or live)${fromEnv ? `: check ${fromEnv}` : ""}`);
-          return 1;
-        }
-        const sealed = await sealSecret(secret, { tenant: id, purpose: "stripe_secret_key" }, keks.current);
-        return await execute(await planSetStripeKey(store, id, sealed), store, where, dryRun, io);
+      case "set-stripe-key":
+      case "set-webhook-secret":
+      case "set-jwt-secret": {
+        const kind = SECRET_KINDS.find((k) => SECRET_KIND_INFO[k].command === command) ?? "stripe_key";
+        const [id = ""] = need(args, 1, `${command} <id>`);
+        return await setSecret(store, where, id, kind, values["from-env"], dryRun, io);
       }
       case "rotate-kek": {
         need(args, 0, "no arguments");
@@ -242,7 +238,7 @@ async function execute(plan: Plan, store: RegistryStore, where: string, dryRun: 
 
 async function get(store: RegistryStore, id: string, io: CliIo): Promise<number> {
   const reader = withReadCache(store);
-  const values = await reader.getMany([tenantKvKey(id), stripeSecretKvKey(id)]);
+  const values = await reader.getMany([tenantKvKey(id), ...SECRET_KINDS.map((kind) => secretKvKey(id, kind))]);
   const text = values.get(tenantKvKey(id)) ?? null;
   if (text === null) {
     io.err(`no tenant ${id} in the registry`);
@@ -259,21 +255,7 @@ async function get(store: RegistryStore, id: string, io: CliIo): Promise<number>
   io.out(JSON.stringify(config, null, 2));
   const parsed = parseTenantConfig(config);
   if (!parsed.ok) for (const issue of parsed.issues) io.err(`invalid: ${issue.path}: ${issue.message}`);
-  const sealedText = values.get(stripeSecretKvKey(id)) ?? null;
-  const sealed = sealedText === null ? undefined : parseSealedSecret(sealedText);
-  if (parsed.ok) {
-    const { stripe } = parsed.config;
-    if (stripe.secret_key_ref === "kv") {
-      io.err(
-        sealed
-          ? `stripe key: sealed in the registry under KEK ${sealed.kek_id}`
-          : "stripe key: secret_key_ref is kv but NO key is stored (set-stripe-key)",
-      );
-    } else {
-      io.err(`stripe key: Worker secret ${stripe.secret_key}${stripe.account ? `, account ${stripe.account}` : ""}`);
-    }
-  }
-  if (sealedText !== null && !sealed) io.err("stripe key: the stored record is not sealed; store it again with set-stripe-key");
+  for (const kind of SECRET_KINDS) io.err(secretState(config, kind, values.get(secretKvKey(id, kind)) ?? null));
   // Re-planning the stored config shows whether its indexes are complete and current.
   const repair = await planPut(reader, id, config);
   if (repair.errors.length === 0 && repair.changes.length > 0) {
@@ -281,6 +263,43 @@ async function get(store: RegistryStore, id: string, io: CliIo): Promise<number>
     for (const c of repair.changes) io.err(`  ${c.summary}`);
   } else if (repair.errors.length === 0) io.err("indexes: consistent");
   return parsed.ok ? 0 : 1;
+}
+
+/** Seals a tenant secret read from stdin (or `--from-env VAR`) under TENANT_KEK and stores it. */
+async function setSecret(
+  store: RegistryStore,
+  where: string,
+  id: string,
+  kind: SecretKind,
+  fromEnv: string | undefined,
+  dryRun: boolean,
+  io: CliIo,
+): Promise<number> {
+  const { label, purpose, problem } = SECRET_KIND_INFO[kind];
+  const keks = await loadKeks(io.env);
+  if (!keks.current) throw new UsageError("TENANT_KEK and TENANT_KEK_ID must be set (environment or --env-file)");
+  const secret = (fromEnv ? (io.env[fromEnv] ?? "") : await io.readSecret(`${label} for ${id} (input hidden): `)).trim();
+  const bad = problem(secret);
+  if (bad !== undefined) {
+    io.err(`that ${label} ${bad}${fromEnv ? `: check ${fromEnv}` : ""}`);
+    return 1;
+  }
+  const sealed = await sealSecret(secret, { tenant: id, purpose }, keks.current);
+  return await execute(await planSetSecret(store, id, kind, sealed), store, where, dryRun, io);
+}
+
+/** One line on where a tenant's secret of `kind` comes from, and whether it is there. */
+function secretState(config: unknown, kind: SecretKind, storedText: string | null): string {
+  const { label, command, refPath, bindingPath } = SECRET_KIND_INFO[kind];
+  const sealed = storedText === null ? undefined : parseSealedSecret(storedText);
+  if (storedText !== null && !sealed) return `${label}: the stored record is not sealed; store it again with ${command}`;
+  if (configValue(config, refPath) === "kv")
+    return sealed
+      ? `${label}: sealed in the registry under KEK ${sealed.kek_id}`
+      : `${label}: ${refPath} is kv but NOTHING is stored (${command})`;
+  const binding = configValue(config, bindingPath);
+  const where = typeof binding === "string" ? `Worker secret ${binding}` : "none configured";
+  return `${label}: ${where}${sealed ? ` (a sealed one is stored too, unused until ${refPath} is "kv")` : ""}`;
 }
 
 /** Minimal dotenv: KEY=value, KEY="value", KEY='value'; # comments. */

@@ -1,11 +1,10 @@
 import type { TenantRecord } from "../config/load.ts";
 import type { BrowserAuthConfig, TenantConfig } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
-import { readBinding } from "../env.ts";
 import { ProxyError } from "../errors.ts";
 import type { TenantDirectory } from "../tenancy/directory.ts";
-import { misconfigured } from "../tenancy/tenant-secrets.ts";
-import { MIN_HS256_SECRET_BYTES, type TokenRejection, type VerificationKey, verifyBrowserToken } from "./browser-jwt.ts";
+import { jwtSecretSource, misconfigured, requireTenantSecret } from "../tenancy/tenant-secrets.ts";
+import { type TokenRejection, type VerificationKey, verifyBrowserToken } from "./browser-jwt.ts";
 import { type BrowserIdentity, browserOperationsFor } from "./browser-params.ts";
 import { remoteJwks } from "./jwks.ts";
 import { checkBrowserOrigin, corsResponseHeaders, originRefusalMessage } from "./origin.ts";
@@ -38,20 +37,12 @@ function presentedToken(bearer: string | undefined, cookieHeader: string | null,
   return undefined;
 }
 
-function verificationKey(tenantId: string, auth: JwtAuth, state: RequestState): VerificationKey {
+async function verificationKey(tenantId: string, auth: JwtAuth, state: RequestState): Promise<VerificationKey> {
   if ("jwks_url" in auth) return { kind: "jwks", getKey: remoteJwks(auth.jwks_url, state.deps.fetch) };
-  const secret = readBinding(state.env, auth.hs256_secret);
-  const bytes = secret === undefined ? undefined : new TextEncoder().encode(secret);
-  if (bytes === undefined || bytes.length < MIN_HS256_SECRET_BYTES) {
-    state.log.error("tenant_secret_missing", {
-      request_id: state.requestId,
-      tenant: tenantId,
-      binding: auth.hs256_secret,
-      detail: bytes === undefined ? "binding is not set" : `HS256 secret is shorter than ${MIN_HS256_SECRET_BYTES} bytes`,
-    });
-    throw misconfigured();
-  }
-  return { kind: "secret", secret: bytes };
+  const source = jwtSecretSource(auth);
+  if (!source) throw misconfigured(); // unreachable: the schema requires a JWKS URL or an HS256 secret
+  const secret = await requireTenantSecret(tenantId, source, state.env, state.log, state.requestId, state.deps.now());
+  return { kind: "secret", secret: new TextEncoder().encode(secret) };
 }
 
 async function endUser(
@@ -72,7 +63,7 @@ async function endUser(
     throw new ProxyError("authentication_required", TOKEN_REFUSED);
   };
   if (token === undefined || token === "") return refuse("token_missing");
-  const key = verificationKey(tenantId, auth, state);
+  const key = await verificationKey(tenantId, auth, state);
   const rules = { issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subject_claim };
   const result = await verifyBrowserToken(token, rules, key, state.deps.now());
   if (result.ok) return { kind: "user", subject: result.subject };

@@ -17,9 +17,6 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 /** Subjects become `client_reference_id`s and rate-limit keys; real ones are short identifiers. */
 export const MAX_SUBJECT_LENGTH = 255;
 
-/** HMAC keys shorter than this are brute-forceable offline from any token they signed. */
-export const MIN_HS256_SECRET_BYTES = 32;
-
 export const HS256_ALGORITHMS = ["HS256"] as const;
 export const JWKS_ALGORITHMS = ["RS256", "ES256"] as const;
 

@@ -35,21 +35,26 @@ const Operation = v.picklist(OPERATION_NAMES);
 const SessionType = v.picklist(["document", "id_number"]);
 const DocumentType = v.picklist(["driving_license", "id_card", "passport"]);
 
+/** `"kv"`: the secret is sealed in the tenant registry under the Worker's TENANT_KEK (docs/tenants.md). */
+const RegistryRef = v.picklist(["kv"], 'must be "kv" (the secret sealed in the tenant registry)');
+
 /**
- * Where the tenant's Stripe key comes from: exactly one of `secret_key` (v1: the name of the Worker
- * secret holding it, possibly a Connect platform key shared by many tenants, each with its own
- * `account`) or `secret_key_ref: "kv"` (the tenant's own key, sealed in the tenant registry under
- * the Worker's TENANT_KEK; docs/tenants.md).
+ * Where the tenant's secrets come from. The Stripe key: exactly one of `secret_key` (the name of the
+ * Worker secret holding it, possibly a Connect platform key shared by many tenants, each with its own
+ * `account`) or `secret_key_ref: "kv"` (the tenant's own key, sealed in the tenant registry). The
+ * webhook signing secret: at most one of `webhook_secret` (a binding name) or `webhook_secret_ref: "kv"`.
+ * Bindings suit a handful of tenants (Workers allow 128 in all); the registry suits any number.
  */
 const StripeSettings = v.pipe(
   v.strictObject({
     secret_key: v.optional(BindingName),
-    secret_key_ref: v.optional(v.picklist(["kv"], 'must be "kv" (the key sealed in the tenant registry)')),
+    secret_key_ref: v.optional(RegistryRef),
     account: v.optional(v.pipe(v.string(), v.regex(/^acct_[A-Za-z0-9]+$/, "must be a connected account id (acct_...)"))),
     api_version: v.optional(
       v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, "must be a Stripe API version such as 2026-07-29.dahlia")),
     ),
     webhook_secret: v.optional(BindingName),
+    webhook_secret_ref: v.optional(RegistryRef),
   }),
   v.forward(
     v.partialCheck(
@@ -58,6 +63,14 @@ const StripeSettings = v.pipe(
       'set exactly one of secret_key (the name of the Worker secret holding the key) and secret_key_ref ("kv")',
     ),
     ["secret_key"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["webhook_secret"], ["webhook_secret_ref"]],
+      (input) => input.webhook_secret === undefined || input.webhook_secret_ref === undefined,
+      'set at most one of webhook_secret (the name of the Worker secret holding it) and webhook_secret_ref ("kv")',
+    ),
+    ["webhook_secret"],
   ),
 );
 
@@ -114,6 +127,7 @@ const JwtAuthBase = {
 
 const BrowserAuth = v.union([
   v.strictObject({ ...JwtAuthBase, hs256_secret: BindingName }),
+  v.strictObject({ ...JwtAuthBase, hs256_secret_ref: RegistryRef }),
   v.strictObject({ ...JwtAuthBase, jwks_url: v.pipe(v.string(), v.url(), v.startsWith("https://", "must be an https URL")) }),
   v.strictObject({ type: v.literal("none") }),
 ]);

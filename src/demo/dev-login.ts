@@ -1,11 +1,9 @@
 import type { RequestState } from "../deps.ts";
-import { readBinding } from "../env.ts";
 import { ProxyError } from "../errors.ts";
-import { MIN_HS256_SECRET_BYTES } from "../auth/browser-jwt.ts";
 import { checkBrowserOrigin, originRefusalMessage } from "../auth/origin.ts";
 import { readBoundedText } from "../http/read-body.ts";
 import { tenantDirectory } from "../tenancy/directory.ts";
-import { misconfigured } from "../tenancy/tenant-secrets.ts";
+import { jwtSecretSource, misconfigured, requireTenantSecret } from "../tenancy/tenant-secrets.ts";
 import { DEV_LOGIN_ISSUER, DEV_USER_PATTERN, mintDevToken } from "./dev-token.ts";
 
 /** The API path the demo page calls: the tenant serving it on this host is the one tokens are for. */
@@ -50,7 +48,8 @@ export async function handleDevLogin(request: Request, state: RequestState): Pro
   if (!tenant.ok) throw misconfigured();
   const browser = tenant.config.browser;
   const auth = browser?.auth;
-  if (!browser || auth?.type !== "jwt" || !("hs256_secret" in auth) || auth.issuer !== DEV_LOGIN_ISSUER) {
+  const source = auth?.type === "jwt" ? jwtSecretSource(auth) : undefined;
+  if (!browser || auth?.type !== "jwt" || !source || auth.issuer !== DEV_LOGIN_ISSUER) {
     throw new ProxyError(
       "operation_not_allowed",
       `The dev login signs only for a tenant whose browser auth is HS256 with issuer ${DEV_LOGIN_ISSUER}.`,
@@ -68,17 +67,9 @@ export async function handleDevLogin(request: Request, state: RequestState): Pro
   if (mediaType !== "application/json") throw new ProxyError("unsupported_media_type", "The body must be application/json.");
   const user = requestedUser(await readBoundedText(request.body, request.headers.get("content-length"), MAX_LOGIN_BODY_BYTES));
 
-  const secret = readBinding(state.env, auth.hs256_secret);
-  const key = secret === undefined ? undefined : new TextEncoder().encode(secret);
-  if (key === undefined || key.length < MIN_HS256_SECRET_BYTES) {
-    state.log.error("tenant_secret_missing", {
-      request_id: state.requestId,
-      tenant: tenant.id,
-      binding: auth.hs256_secret,
-      detail: "dev login: HS256 secret unset or too short",
-    });
-    throw misconfigured();
-  }
+  const key = new TextEncoder().encode(
+    await requireTenantSecret(tenant.id, source, state.env, state.log, state.requestId, state.deps.now()),
+  );
   const minted = await mintDevToken(
     { subject: user, subjectClaim: auth.subject_claim, issuer: auth.issuer, audience: auth.audience },
     key,

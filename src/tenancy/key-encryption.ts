@@ -1,7 +1,9 @@
 import * as v from "valibot";
+import type { SecretPurpose } from "./secret-kinds.ts";
 
 /**
- * Envelope encryption for the tenant secrets kept in the registry (today: a tenant's own Stripe key).
+ * Envelope encryption for the tenant secrets kept in the registry (a tenant's Stripe key, webhook
+ * signing secret and HS256 JWT secret; secret-kinds.ts).
  *
  * - Each secret gets its own random 256-bit data key (DEK); the secret is sealed with AES-256-GCM under
  *   the DEK, and the DEK is sealed with AES-256-GCM under the key-encryption key (KEK, a Worker secret).
@@ -27,7 +29,7 @@ export interface Kek {
 /** What a sealed secret is bound to. */
 export interface SecretContext {
   tenant: string;
-  purpose: "stripe_secret_key";
+  purpose: SecretPurpose;
 }
 
 const Base64 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]+={0,2}$/));

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { SECRET_KINDS, type SecretKind } from "./secret-kinds.ts";
 
 /**
  * The storage contract of the tenant registry (KV namespace `TENANT_REGISTRY`), shared by the Worker
@@ -9,7 +10,8 @@ import * as v from "valibot";
  * | `tenant:{id}`                | the tenant config, JSON, same schema as one entry of TENANTS |
  * | `host:{host}`                | `[{ "tenant": id, "prefix": "/identity" }]` (prefix "" = none)|
  * | `key:{sha256 of proxy key}`  | `{ "tenant": id, "name": "backend" }`                        |
- * | `secret:{id}:stripe_key`     | the tenant's Stripe key, sealed (see key-encryption.ts)      |
+ * | `secret:{id}:{kind}`         | a tenant secret, sealed (key-encryption.ts); kind is         |
+ * |                              | stripe_key, webhook_secret or jwt_hs256_secret               |
  *
  * The config is the source of truth: an index entry only says where to look, and a hit is accepted
  * only when the tenant's config still lists that host+prefix or key hash. So a revocation takes
@@ -25,17 +27,18 @@ export const SECRET_PREFIX = "secret:";
 export const tenantKvKey = (id: string): string => `${TENANT_PREFIX}${id}`;
 export const hostKvKey = (host: string): string => `${HOST_PREFIX}${host.toLowerCase()}`;
 export const proxyKeyKvKey = (sha256: string): string => `${KEY_PREFIX}${sha256.toLowerCase()}`;
-export const stripeSecretKvKey = (id: string): string => `${SECRET_PREFIX}${id}:stripe_key`;
+export const secretKvKey = (id: string, kind: SecretKind): string => `${SECRET_PREFIX}${id}:${kind}`;
 
 /** The id in a `tenant:{id}` key, or undefined for any other key. */
 export function tenantIdOfKvKey(key: string): string | undefined {
   return key.startsWith(TENANT_PREFIX) ? key.slice(TENANT_PREFIX.length) : undefined;
 }
 
-/** The id in a `secret:{id}:stripe_key` key, or undefined for any other key. */
-export function tenantIdOfSecretKvKey(key: string): string | undefined {
-  const m = /^secret:([^:]+):stripe_key$/.exec(key);
-  return m?.[1];
+/** The tenant and kind of a `secret:{id}:{kind}` key, or undefined for any other key. */
+export function parseSecretKvKey(key: string): { tenant: string; kind: SecretKind } | undefined {
+  const m = /^secret:([^:]+):([a-z0-9_]+)$/.exec(key);
+  const kind = SECRET_KINDS.find((k) => k === m?.[2]);
+  return m?.[1] && kind ? { tenant: m[1], kind } : undefined;
 }
 
 const TenantRef = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/));

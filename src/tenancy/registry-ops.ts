@@ -10,13 +10,14 @@ import {
   KeyIndexSchema,
   parseIndexValue,
   proxyKeyKvKey,
+  parseSecretKvKey,
   SECRET_PREFIX,
-  stripeSecretKvKey,
+  secretKvKey,
   TENANT_PREFIX,
   tenantIdOfKvKey,
-  tenantIdOfSecretKvKey,
   tenantKvKey,
 } from "./registry-layout.ts";
+import { configValue, registrySecretKinds, SECRET_KIND_INFO, SECRET_KINDS, type SecretKind } from "./secret-kinds.ts";
 import type { KvChange, RegistryReader } from "./registry-store.ts";
 
 /**
@@ -107,7 +108,8 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
   // stored config, what only the stored config names after it, and nothing twice.
   const nextHostKeys = hostsOf(next).flatMap(hostVariants).map(hostKvKey);
   const nextKeyKeys = keysOf(next).map((k) => proxyKeyKvKey(k.sha256));
-  const first = await reader.getMany([tenantKvKey(id), stripeSecretKvKey(id), ...nextHostKeys, ...nextKeyKeys]);
+  const secretKeys = SECRET_KINDS.map((kind) => secretKvKey(id, kind));
+  const first = await reader.getMany([tenantKvKey(id), ...secretKeys, ...nextHostKeys, ...nextKeyKeys]);
   const oldText = first.get(tenantKvKey(id)) ?? null;
   const old = parseJson(oldText);
   if (next === undefined && oldText === null) return fail(id, "no such tenant in the registry");
@@ -200,13 +202,22 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
     }
   }
 
-  const hasSecret = (first.get(stripeSecretKvKey(id)) ?? null) !== null;
-  if (next === undefined && hasSecret)
-    changes.push({ op: "delete", key: stripeSecretKvKey(id), summary: `delete the sealed Stripe key of ${id}` });
-  if (next !== undefined && isObject(next.stripe) && next.stripe.secret_key_ref === "kv" && !hasSecret) {
-    notes.push(
-      `tenant ${id} reads its Stripe key from the registry, and none is stored yet: it answers tenant_misconfigured until \`set-stripe-key ${id}\``,
-    );
+  // Secrets: all of them go with the tenant; a config that points at one not stored yet gets a note.
+  const stored = (kind: SecretKind) => (first.get(secretKvKey(id, kind)) ?? null) !== null;
+  if (next === undefined) {
+    for (const kind of SECRET_KINDS.filter(stored))
+      changes.push({
+        op: "delete",
+        key: secretKvKey(id, kind),
+        summary: `delete the sealed ${SECRET_KIND_INFO[kind].label} of ${id}`,
+      });
+  } else {
+    for (const kind of registrySecretKinds(next).filter((k) => !stored(k))) {
+      const { label, command } = SECRET_KIND_INFO[kind];
+      notes.push(
+        `tenant ${id} reads its ${label} from the registry, and none is stored yet: it answers tenant_misconfigured until \`${command} ${id}\``,
+      );
+    }
   }
   return { changes, notes, errors: [] };
 }
@@ -224,7 +235,7 @@ export async function planPut(store: RegistryReader, id: string, config: unknown
   const notes: string[] = [];
   let next = config;
   if (!("server_keys" in config)) {
-    const stored = parseJson((await reader.getMany([tenantKvKey(id), stripeSecretKvKey(id)])).get(tenantKvKey(id)));
+    const stored = parseJson((await reader.getMany([tenantKvKey(id)])).get(tenantKvKey(id)));
     if (isObject(stored) && Array.isArray(stored.server_keys) && stored.server_keys.length > 0) {
       next = { ...config, server_keys: stored.server_keys };
       notes.push(`keeps the ${stored.server_keys.length} proxy key(s) already stored (the file has no server_keys)`);
@@ -233,7 +244,7 @@ export async function planPut(store: RegistryReader, id: string, config: unknown
   return planTenant(reader, id, next, notes);
 }
 
-/** `delete <id>`: the config, its host and key index entries, and its sealed Stripe key. */
+/** `delete <id>`: the config, its host and key index entries, and its sealed secrets. */
 export async function planDelete(store: RegistryReader, id: string): Promise<Plan> {
   return checkId(id) ?? planTenant(withReadCache(store), id, undefined, []);
 }
@@ -241,7 +252,7 @@ export async function planDelete(store: RegistryReader, id: string): Promise<Pla
 async function storedConfig(reader: RegistryReader, id: string): Promise<RawConfig | Plan> {
   const bad = checkId(id);
   if (bad) return bad;
-  const text = (await reader.getMany([tenantKvKey(id), stripeSecretKvKey(id)])).get(tenantKvKey(id)) ?? null;
+  const text = (await reader.getMany([tenantKvKey(id)])).get(tenantKvKey(id)) ?? null;
   if (text === null) return fail(id, "no such tenant in the registry");
   const config = parseJson(text);
   if (!isObject(config)) return fail(id, "the stored config is not a JSON object; fix it with `put` first");
@@ -275,24 +286,25 @@ export async function planRevokeKey(store: RegistryReader, id: string, name: str
   return planTenant(reader, id, { ...config, server_keys: kept }, []);
 }
 
-/** `set-stripe-key <id>`: stores the tenant's key, already sealed by the caller. */
-export async function planSetStripeKey(reader: RegistryReader, id: string, sealed: SealedSecret): Promise<Plan> {
+/** `set-stripe-key`, `set-webhook-secret`, `set-jwt-secret <id>`: stores the secret, already sealed by the caller. */
+export async function planSetSecret(reader: RegistryReader, id: string, kind: SecretKind, sealed: SealedSecret): Promise<Plan> {
   const config = await storedConfig(reader, id);
   if (isPlan(config)) return config;
+  const { label, refPath, bindingPath } = SECRET_KIND_INFO[kind];
   const notes: string[] = [];
-  const stripe = isObject(config.stripe) ? config.stripe : {};
-  if (stripe.secret_key_ref !== "kv") {
-    notes.push(
-      `tenant ${id} still reads its key from the binding ${String(stripe.secret_key)}: set "secret_key_ref": "kv" (and drop secret_key) with \`put\` to use the stored key`,
-    );
+  if (configValue(config, refPath) !== "kv") {
+    const binding = configValue(config, bindingPath);
+    const now =
+      typeof binding === "string" ? `still reads its ${label} from the binding ${binding}` : `has no ${label} configured`;
+    notes.push(`tenant ${id} ${now}: set "${refPath}": "kv" with \`put\` to use the stored one`);
   }
   return {
     changes: [
       {
         op: "put",
-        key: stripeSecretKvKey(id),
+        key: secretKvKey(id, kind),
         value: JSON.stringify(sealed),
-        summary: `store the Stripe key of ${id}, sealed under KEK ${sealed.kek_id}`,
+        summary: `store the ${label} of ${id}, sealed under KEK ${sealed.kek_id}`,
       },
     ],
     notes,
@@ -305,18 +317,19 @@ export async function planSetStripeKey(reader: RegistryReader, id: string, seale
  * open first). Run it after deploying the Worker with TENANT_KEK = new and TENANT_KEK_PREVIOUS = old.
  */
 export async function planRotateKek(reader: RegistryReader, from: readonly Kek[], to: Kek): Promise<Plan> {
-  const keys = (await reader.list(SECRET_PREFIX)).filter((k) => tenantIdOfSecretKvKey(k) !== undefined);
+  const keys = (await reader.list(SECRET_PREFIX)).filter((k) => parseSecretKvKey(k) !== undefined);
   const values = keys.length > 0 ? await reader.getMany(keys) : new Map<string, string | null>();
   const changes: KvChange[] = [];
   const errors: ConfigIssue[] = [];
   let current = 0;
   for (const key of keys) {
-    const tenant = tenantIdOfSecretKvKey(key) ?? "";
+    const { tenant, kind } = parseSecretKvKey(key) ?? { tenant: "", kind: "stripe_key" };
+    const { label, purpose, command } = SECRET_KIND_INFO[kind];
     const text = values.get(key) ?? null;
     if (text === null) continue;
     const sealed = parseSealedSecret(text);
     if (!sealed) {
-      errors.push({ path: key, message: "is not a sealed record; store the key again with set-stripe-key" });
+      errors.push({ path: key, message: `is not a sealed record; store the ${label} again with ${command}` });
       continue;
     }
     if (sealed.kek_id === to.id) {
@@ -324,21 +337,21 @@ export async function planRotateKek(reader: RegistryReader, from: readonly Kek[]
       continue;
     }
     try {
-      const resealed = await resealSecret(sealed, { tenant, purpose: "stripe_secret_key" }, from, to);
+      const resealed = await resealSecret(sealed, { tenant, purpose }, from, to);
       changes.push({
         op: "put",
         key,
         value: JSON.stringify(resealed),
-        summary: `re-seal the Stripe key of ${tenant}: KEK ${sealed.kek_id} → ${to.id}`,
+        summary: `re-seal the ${label} of ${tenant}: KEK ${sealed.kek_id} → ${to.id}`,
       });
     } catch (err) {
       errors.push({
         path: key,
-        message: `cannot be opened (${err instanceof Error ? err.message : "error"}); store the key again with set-stripe-key`,
+        message: `cannot be opened (${err instanceof Error ? err.message : "error"}); store the ${label} again with ${command}`,
       });
     }
   }
-  const notes = [`${current} stored key(s) already under KEK ${to.id}, ${changes.length} to re-seal`];
+  const notes = [`${current} stored secret(s) already under KEK ${to.id}, ${changes.length} to re-seal`];
   return errors.length > 0 ? { changes: [], notes, errors } : { changes, notes, errors };
 }
 

@@ -1,10 +1,10 @@
 import { invalidateTenantLists } from "../cache/invalidation.ts";
 import { TenantIdSchema } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
-import { readBinding } from "../env.ts";
 import { ProxyError } from "../errors.ts";
 import { readBoundedText } from "../http/read-body.ts";
 import { tenantDirectory } from "../tenancy/directory.ts";
+import { lookupTenantSecret, webhookSecretSource } from "../tenancy/tenant-secrets.ts";
 import { type SignatureFailure, verifyStripeSignature } from "./signature.ts";
 import * as v from "valibot";
 
@@ -72,11 +72,11 @@ async function webhookSecretFor(tenantParam: string, state: RequestState): Promi
   const tenant = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).get(tenantParam);
   if (!tenant) return { ok: false, known: false, detail: "no such tenant" };
   if (!tenant.ok) return { ok: false, known: true, detail: "tenant config is invalid" };
-  const binding = tenant.config.stripe.webhook_secret;
-  if (binding === undefined) return { ok: false, known: true, detail: "tenant has no stripe.webhook_secret configured" };
-  const secret = readBinding(state.env, binding);
-  if (secret === undefined) return { ok: false, known: true, detail: "webhook secret binding is not set", binding };
-  return { ok: true, secret };
+  const source = webhookSecretSource(tenant.config);
+  if (!source) return { ok: false, known: true, detail: "tenant has no stripe.webhook_secret configured" };
+  const found = await lookupTenantSecret(tenantParam, source, state.env, state.deps.now());
+  if (!found.ok) return { ok: false, known: true, detail: found.detail, binding: found.binding };
+  return { ok: true, secret: found.value };
 }
 
 let decoy: string | undefined;

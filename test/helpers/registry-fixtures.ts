@@ -14,7 +14,13 @@ export interface FixtureKey {
 
 /** A minimal valid tenant config. */
 export function tenantConfig(
-  options: { hosts?: string[]; prefix?: string; keys?: FixtureKey[]; stripe?: Record<string, unknown> } = {},
+  options: {
+    hosts?: string[];
+    prefix?: string;
+    keys?: FixtureKey[];
+    stripe?: Record<string, unknown>;
+    browser?: Record<string, unknown>;
+  } = {},
 ): Record<string, unknown> {
   const config: Record<string, unknown> = {
     hosts: options.hosts ?? [],
@@ -23,6 +29,7 @@ export function tenantConfig(
     server_keys: options.keys ?? [],
   };
   if (options.prefix !== undefined) config.path_prefix = options.prefix;
+  if (options.browser !== undefined) config.browser = options.browser;
   return config;
 }
 

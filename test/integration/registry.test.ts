@@ -10,10 +10,12 @@ import { issueProxyKey, sha256Hex } from "../../src/auth/server-key.ts";
 import type { Env } from "../../src/env.ts";
 import { generateKekBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
 import { REGISTRY_CACHE_TTL_MS } from "../../src/tenancy/registry-kv.ts";
-import { proxyKeyKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
-import { planDelete, planRevokeKey, planSetStripeKey } from "../../src/tenancy/registry-ops.ts";
+import { proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { planDelete, planRevokeKey, planSetSecret } from "../../src/tenancy/registry-ops.ts";
 import { KvNamespaceStore } from "../../src/tenancy/registry-store.ts";
-import { browserInit } from "../helpers/browser.ts";
+import { signPayload } from "../../dev/stub/webhooks.ts";
+import { type SecretKind, SECRET_KIND_INFO } from "../../src/tenancy/secret-kinds.ts";
+import { browserInit, userToken } from "../helpers/browser.ts";
 import { createHarness, type Harness, PROXY_KEYS, SECRETS, STRIPE_KEYS, testTenants } from "../helpers/harness.ts";
 import { captureLogs, findSecretLeaks } from "../helpers/log-capture.ts";
 import { countingBinding, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
@@ -186,7 +188,7 @@ describe("a tenant's own Stripe key, sealed in KV", () => {
       { tenant: id, purpose: "stripe_secret_key" },
       await importKek(KEK_VARS.TENANT_KEK_ID, KEK),
     );
-    await store.apply((await planSetStripeKey(store, id, sealed)).changes);
+    await store.apply((await planSetSecret(store, id, "stripe_key", sealed)).changes);
     return key;
   }
 
@@ -234,6 +236,136 @@ describe("a tenant's own Stripe key, sealed in KV", () => {
     const key = await kvTenant("kv-no-key", { stripe: { secret_key_ref: "kv" } });
     const h = await harness(KEK_VARS);
     expect(await errorCode(await h.call(SESSIONS, { key }))).toBe("tenant_misconfigured");
+  });
+});
+
+describe("webhook and end-user JWT secrets, sealed in KV", () => {
+  const WHSEC = "whsec_test_fake_registry_webhook_0123456789";
+  const JWT_SECRET = "test-fake-registry-jwt-secret-0123456789abcdef";
+  const ISSUER = "https://auth.kvjwt.test";
+  secrets.push(WHSEC, JWT_SECRET);
+
+  async function storeSecret(id: string, kind: SecretKind, value: string, purposeOf: SecretKind = kind): Promise<void> {
+    const kek = await importKek(KEK_VARS.TENANT_KEK_ID, KEK);
+    const sealed = await sealSecret(value, { tenant: id, purpose: SECRET_KIND_INFO[purposeOf].purpose }, kek);
+    await store.apply((await planSetSecret(store, id, kind, sealed)).changes);
+  }
+
+  async function deliver(h: Harness, id: string, secret: string): Promise<Response> {
+    const payload = JSON.stringify({ id: "evt_1Kv", object: "event", type: "identity.verification_session.verified" });
+    return h.call(`/webhooks/stripe/${id}`, {
+      method: "POST",
+      body: payload,
+      headers: {
+        "Content-Type": "application/json",
+        "Stripe-Signature": await signPayload(secret, payload, Math.floor(Date.now() / 1000)),
+      },
+    });
+  }
+
+  const refusals = (tenant: string) =>
+    logs
+      .records()
+      .filter((r) => r.event === "webhook_secret_missing" && r.tenant === tenant)
+      .map((r) => r.detail);
+
+  it("a delivery signed with the tenant's sealed webhook secret is accepted; any other signature is refused", async () => {
+    await kvTenant("kv-whsec", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    await storeSecret("kv-whsec", "webhook_secret", WHSEC);
+    const h = await harness(KEK_VARS);
+    expect((await deliver(h, "kv-whsec", WHSEC)).status).toBe(200);
+    const forged = await deliver(h, "kv-whsec", "whsec_test_fake_attacker_0123456789");
+    expect(forged.status).toBe(400);
+    expect(await errorCode(forged)).toBe("signature_invalid");
+  });
+
+  it("a sealed value moved to another tenant or another kind does not open: refused like a bad signature", async () => {
+    await kvTenant("kv-whsec-moved", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    // Sealed for another tenant, stored under this one (what an operator's copy-paste would do).
+    const kek = await importKek(KEK_VARS.TENANT_KEK_ID, KEK);
+    const foreign = await sealSecret(WHSEC, { tenant: "kv-whsec", purpose: "webhook_secret" }, kek);
+    await kv.put(secretKvKey("kv-whsec-moved", "webhook_secret"), JSON.stringify(foreign));
+    const h = await harness(KEK_VARS);
+    expect(await errorCode(await deliver(h, "kv-whsec-moved", WHSEC))).toBe("signature_invalid");
+    expect(refusals("kv-whsec-moved")).toEqual([expect.stringContaining("does not open")]);
+
+    // Sealed for this tenant, but as its Stripe key: a value of one kind never serves as another.
+    await kvTenant("kv-whsec-kind", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    await storeSecret("kv-whsec-kind", "webhook_secret", WHSEC, "stripe_key");
+    const h2 = await harness(KEK_VARS);
+    expect(await errorCode(await deliver(h2, "kv-whsec-kind", WHSEC))).toBe("signature_invalid");
+    expect(refusals("kv-whsec-kind")).toEqual([expect.stringContaining("does not open")]);
+  });
+
+  it("a tenant whose webhook secret is not stored refuses every delivery, and the log says what to run", async () => {
+    await kvTenant("kv-whsec-none", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    const h = await harness(KEK_VARS);
+    expect(await errorCode(await deliver(h, "kv-whsec-none", WHSEC))).toBe("signature_invalid");
+    expect(refusals("kv-whsec-none")).toEqual([expect.stringContaining("set-webhook-secret")]);
+  });
+
+  async function jwtTenant(id: string): Promise<string> {
+    const host = `app.${id}.test`;
+    await kvTenant(id, {
+      hosts: [host],
+      prefix: "/identity",
+      browser: { auth: { type: "jwt", issuer: ISSUER, audience: "identity-edge", hs256_secret_ref: "kv" } },
+    });
+    return host;
+  }
+
+  it("an HS256 tenant whose JWT secret is sealed in KV accepts its users' tokens and refuses forged ones", async () => {
+    const host = await jwtTenant("kv-jwt");
+    await storeSecret("kv-jwt", "jwt_hs256_secret", JWT_SECRET);
+    const h = await harness(KEK_VARS);
+    const create = async (secret: string) =>
+      h.call(
+        `/identity${SESSIONS}`,
+        browserInit({
+          host,
+          method: "POST",
+          body: "type=document",
+          token: await userToken("user_kv", { secret, issuer: ISSUER }),
+        }),
+      );
+    const ok = await create(JWT_SECRET);
+    expect(ok.status).toBe(200);
+    const session = (await ok.json()) as { client_secret: string; url: string };
+    secrets.push(session.client_secret, session.url);
+    expect(h.stub.requests.at(-1)?.params?.client_reference_id).toBe("user_kv");
+
+    const before = h.stub.requests.length;
+    const forged = await create("test-fake-attacker-jwt-secret-0123456789abcdef");
+    expect(forged.status).toBe(401);
+    expect(h.stub.requests).toHaveLength(before);
+  });
+
+  it("an HS256 tenant without its sealed secret, or with one too short to be safe, answers tenant_misconfigured", async () => {
+    const host = await jwtTenant("kv-jwt-none");
+    const h = await harness(KEK_VARS);
+    const token = await userToken("user_kv", { secret: JWT_SECRET, issuer: ISSUER });
+    const res = await h.call(`/identity${SESSIONS}`, browserInit({ host, method: "POST", body: "type=document", token }));
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe("tenant_misconfigured");
+
+    const shortHost = await jwtTenant("kv-jwt-short");
+    await storeSecret("kv-jwt-short", "jwt_hs256_secret", "short-secret");
+    const h2 = await harness(KEK_VARS);
+    const weak = await userToken("user_kv", { secret: "short-secret", issuer: ISSUER });
+    const refused = await h2.call(
+      `/identity${SESSIONS}`,
+      browserInit({ host: shortHost, method: "POST", body: "type=document", token: weak }),
+    );
+    expect(await errorCode(refused)).toBe("tenant_misconfigured");
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        event: "tenant_secret_missing",
+        tenant: "kv-jwt-short",
+        detail: expect.stringContaining("shorter than 32 bytes"),
+      }),
+    );
+    expect(h.stub.requests).toHaveLength(0);
+    expect(h2.stub.requests).toHaveLength(0);
   });
 });
 

@@ -14,7 +14,7 @@ import { type CliIo, parseDotenv, runTenantsCli } from "../../scripts/tenants/cl
 import { sha256Hex } from "../../src/auth/server-key.ts";
 import { generateKekBase64, parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
 import { KvTenantRegistry } from "../../src/tenancy/registry-kv.ts";
-import { hostKvKey, proxyKeyKvKey, stripeSecretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
 import { findSecretLeaks } from "../helpers/log-capture.ts";
 
@@ -115,7 +115,7 @@ describe("tenants CLI, in-memory store", () => {
     const got = await run(["get", "acme"]);
     expect(got.code).toBe(0);
     expect(JSON.parse(got.out).server_keys).toEqual([{ name: "backend", sha256: hash, operations: ["create", "retrieve"] }]);
-    expect(got.err).toContain("NO key is stored");
+    expect(got.err).toContain("secret_key_ref is kv but NOTHING is stored (set-stripe-key)");
     expect(got.err).toContain("indexes: consistent");
 
     // Moving the tenant to a new host keeps its key (the file has no server_keys) and moves the index.
@@ -140,7 +140,7 @@ describe("tenants CLI, in-memory store", () => {
 
     const fromStdin = await run(["set-stripe-key", "acme", "--env-file", join(dir, "kek.env")], {}, `${STRIPE_KEY}\n`);
     expect(fromStdin.code).toBe(0);
-    const sealed = parseSealedSecret(store.data.get(stripeSecretKvKey("acme")) ?? "");
+    const sealed = parseSealedSecret(store.data.get(secretKvKey("acme", "stripe_key")) ?? "");
     expect(sealed?.kek_id).toBe("test-1");
     expect(findSecretLeaks([...store.data.values()], [STRIPE_KEY, KEK])).toEqual([]);
     expect(`${fromStdin.out}\n${fromStdin.err}`).not.toContain(STRIPE_KEY);
@@ -162,8 +162,46 @@ describe("tenants CLI, in-memory store", () => {
     const rotated = await run(["rotate-kek"], rotateEnv);
     expect(rotated.code).toBe(0);
     expect(rotated.err).toContain("KEK test-1 → test-2");
-    expect(parseSealedSecret(store.data.get(stripeSecretKvKey("acme")) ?? "")?.kek_id).toBe("test-2");
+    expect(parseSealedSecret(store.data.get(secretKvKey("acme", "stripe_key")) ?? "")?.kek_id).toBe("test-2");
     expect(findSecretLeaks([...store.data.values(), rotated.out, rotated.err], [STRIPE_KEY, KEK, newKek])).toEqual([]);
+  });
+
+  it("set-webhook-secret and set-jwt-secret seal their secrets the same way, checked before sealing; delete removes them", async () => {
+    const WHSEC = "whsec_test_fake_cli_0123456789";
+    const JWT = "test-fake-cli-jwt-secret-0123456789abcdef";
+    const keks = { TENANT_KEK: KEK, TENANT_KEK_ID: "test-1" };
+    await run(["put", "acme", join(dir, "acme.json")]);
+
+    const webhook = await run(["set-webhook-secret", "acme"], keks, `${WHSEC}\n`);
+    expect(webhook.code).toBe(0);
+    expect(webhook.err).toContain('set "stripe.webhook_secret_ref": "kv"'); // acme's config does not use it yet
+    const jwt = await run(["set-jwt-secret", "acme", "--from-env", "ACME_JWT"], { ...keks, ACME_JWT: JWT });
+    expect(jwt.code).toBe(0);
+    for (const kind of ["webhook_secret", "jwt_hs256_secret"] as const)
+      expect(parseSealedSecret(store.data.get(secretKvKey("acme", kind)) ?? "")?.kek_id).toBe("test-1");
+    expect(findSecretLeaks([...store.data.values(), webhook.out, webhook.err, jwt.out, jwt.err], [WHSEC, JWT, KEK])).toEqual([]);
+
+    const short = await run(["set-jwt-secret", "acme"], keks, "too-short-to-be-safe");
+    expect(short.code).toBe(1);
+    expect(short.err).toContain("shorter than 32 bytes");
+    expect(short.err).not.toContain("too-short-to-be-safe");
+    expect((await run(["set-webhook-secret", "acme"], keks, "   ")).code).toBe(1);
+
+    const got = await run(["get", "acme"]);
+    expect(got.err).toContain("webhook signing secret: none configured (a sealed one is stored too");
+    expect(got.err).toContain("HS256 JWT secret: none configured (a sealed one is stored too");
+
+    const rotated = await run(["rotate-kek"], {
+      TENANT_KEK: generateKekBase64(),
+      TENANT_KEK_ID: "test-2",
+      TENANT_KEK_PREVIOUS: KEK,
+      TENANT_KEK_PREVIOUS_ID: "test-1",
+    });
+    expect(rotated.err).toContain("re-seal the webhook signing secret of acme: KEK test-1 → test-2");
+    expect(rotated.err).toContain("re-seal the HS256 JWT secret of acme: KEK test-1 → test-2");
+
+    expect((await run(["delete", "acme", "--yes"])).code).toBe(0);
+    expect(store.data.size).toBe(0);
   });
 
   it("takes no secret from argv", async () => {

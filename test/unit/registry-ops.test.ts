@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { bytesToBase64, importKek, openSecret, sealSecret } from "../../src/tenancy/key-encryption.ts";
-import { hostKvKey, proxyKeyKvKey, stripeSecretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { hostKvKey, parseSecretKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { SECRET_KIND_INFO, SECRET_KINDS } from "../../src/tenancy/secret-kinds.ts";
 import {
   listTenantIds,
   type Plan,
@@ -9,7 +10,7 @@ import {
   planPut,
   planRevokeKey,
   planRotateKek,
-  planSetStripeKey,
+  planSetSecret,
 } from "../../src/tenancy/registry-ops.ts";
 import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
@@ -172,6 +173,29 @@ describe("planPut", () => {
         "globex.stripe.secret_key",
       ],
       ["neither secret_key nor secret_key_ref", tenantConfig({ stripe: { account: "acct_1" } }), "globex.stripe.secret_key"],
+      [
+        "both webhook_secret and webhook_secret_ref",
+        tenantConfig({ stripe: { secret_key: "S", webhook_secret: "W", webhook_secret_ref: "kv" } }),
+        "globex.stripe.webhook_secret",
+      ],
+      [
+        "a webhook_secret_ref that is not kv",
+        tenantConfig({ stripe: { secret_key: "S", webhook_secret_ref: "vault" } }),
+        "globex.stripe.webhook_secret_ref",
+      ],
+      [
+        "a pasted webhook secret",
+        tenantConfig({ stripe: { secret_key: "S", webhook_secret: "whsec_abcdefghijkl" } }),
+        "globex.stripe.webhook_secret",
+      ],
+      [
+        "both hs256_secret and hs256_secret_ref",
+        tenantConfig({
+          hosts: ["b.test"],
+          browser: { auth: { type: "jwt", issuer: "i", audience: "a", hs256_secret: "J", hs256_secret_ref: "kv" } },
+        }),
+        "globex.browser.auth",
+      ],
     ])("%s", async (_, config, path) => {
       const before = new Map(store.data);
       const plan = await planPut(store, "globex", config);
@@ -197,10 +221,20 @@ describe("planPut", () => {
     expect(json(proxyKeyKvKey(fakeHash(1)))).toEqual({ tenant: "globex", name: "k2" });
   });
 
-  it("notes a tenant that reads its key from KV before one is stored", async () => {
-    const plan = await planPut(store, "acme", tenantConfig({ stripe: { secret_key_ref: "kv" } }));
+  it("notes a tenant that reads a secret from KV before one is stored, for each kind", async () => {
+    const plan = await planPut(
+      store,
+      "acme",
+      tenantConfig({
+        hosts: ["a.test"],
+        stripe: { secret_key_ref: "kv", webhook_secret_ref: "kv" },
+        browser: { auth: { type: "jwt", issuer: "https://auth.a.test", audience: "edge", hs256_secret_ref: "kv" } },
+      }),
+    );
     expect(plan.errors).toEqual([]);
     expect(plan.notes.join()).toMatch(/set-stripe-key acme/);
+    expect(plan.notes.join()).toMatch(/set-webhook-secret acme/);
+    expect(plan.notes.join()).toMatch(/set-jwt-secret acme/);
   });
 });
 
@@ -216,11 +250,19 @@ describe("planDelete", () => {
         tenantConfig({ hosts: ["shared.test"], prefix: "/g", keys: [{ name: "k", sha256: fakeHash(2) }] }),
       ),
     );
-    store.data.set(stripeSecretKvKey("acme"), "{}");
+    for (const kind of SECRET_KINDS) {
+      store.data.set(secretKvKey("acme", kind), "{}");
+      store.data.set(secretKvKey("globex", kind), "{}");
+    }
     const plan = await apply(planDelete(store, "acme"));
     expect(plan.changes[0]).toMatchObject({ op: "delete", key: tenantKvKey("acme") });
     expect([...store.data.keys()].sort()).toEqual(
-      [hostKvKey("shared.test"), proxyKeyKvKey(fakeHash(2)), tenantKvKey("globex")].sort(),
+      [
+        hostKvKey("shared.test"),
+        proxyKeyKvKey(fakeHash(2)),
+        tenantKvKey("globex"),
+        ...SECRET_KINDS.map((kind) => secretKvKey("globex", kind)),
+      ].sort(),
     );
     expectConsistent();
     expect(await listTenantIds(store)).toEqual(["globex"]);
@@ -264,7 +306,7 @@ describe("planAddKey / planRevokeKey", () => {
   });
 });
 
-describe("planSetStripeKey / planRotateKek", () => {
+describe("planSetSecret / planRotateKek", () => {
   const STRIPE_KEY = "sk_test_fake_rotate_0123456789abcdef";
   const kek = (id: string, fill: number) => importKek(id, bytesToBase64(new Uint8Array(32).fill(fill)));
 
@@ -273,40 +315,93 @@ describe("planSetStripeKey / planRotateKek", () => {
     for (const id of ["acme", "globex"]) await seedTenant(store, id, tenantConfig({ stripe: { secret_key_ref: "kv" } }));
     for (const id of ["acme", "globex"]) {
       const sealed = await sealSecret(STRIPE_KEY, { tenant: id, purpose: "stripe_secret_key" }, oldKek);
-      const plan = await apply(planSetStripeKey(store, id, sealed));
+      const plan = await apply(planSetSecret(store, id, "stripe_key", sealed));
       expect(plan.notes).toEqual([]);
     }
     for (const value of store.data.values()) expect(value).not.toContain(STRIPE_KEY);
 
     const rotation = await apply(planRotateKek(store, [newKek, oldKek], newKek));
-    expect(ops(rotation).sort()).toEqual([`put ${stripeSecretKvKey("acme")}`, `put ${stripeSecretKvKey("globex")}`]);
+    expect(ops(rotation).sort()).toEqual([
+      `put ${secretKvKey("acme", "stripe_key")}`,
+      `put ${secretKvKey("globex", "stripe_key")}`,
+    ]);
     for (const id of ["acme", "globex"]) {
-      const sealed = json(stripeSecretKvKey(id)) as Parameters<typeof openSecret>[0];
+      const sealed = json(secretKvKey(id, "stripe_key")) as Parameters<typeof openSecret>[0];
       expect(sealed.kek_id).toBe("new");
       expect(await openSecret(sealed, { tenant: id, purpose: "stripe_secret_key" }, [newKek])).toBe(STRIPE_KEY);
     }
     expect((await planRotateKek(store, [newKek], newKek)).changes).toEqual([]);
   });
 
+  it("rotation re-seals every kind of secret under its own purpose", async () => {
+    const [oldKek, newKek] = [await kek("old", 1), await kek("new", 2)];
+    const values = { stripe_key: STRIPE_KEY, webhook_secret: "whsec_test_fake_rotate", jwt_hs256_secret: "x".repeat(40) };
+    await seedTenant(store, "acme", tenantConfig());
+    for (const kind of SECRET_KINDS) {
+      const sealed = await sealSecret(values[kind], { tenant: "acme", purpose: SECRET_KIND_INFO[kind].purpose }, oldKek);
+      await apply(planSetSecret(store, "acme", kind, sealed));
+    }
+    const rotation = await apply(planRotateKek(store, [newKek, oldKek], newKek));
+    expect(ops(rotation).sort()).toEqual(SECRET_KINDS.map((kind) => `put ${secretKvKey("acme", kind)}`).sort());
+    for (const kind of SECRET_KINDS) {
+      const sealed = json(secretKvKey("acme", kind)) as Parameters<typeof openSecret>[0];
+      const purpose = SECRET_KIND_INFO[kind].purpose;
+      expect(await openSecret(sealed, { tenant: "acme", purpose }, [newKek])).toBe(values[kind]);
+      // Bound to its kind: the same record does not open as any other.
+      for (const other of SECRET_KINDS.filter((k) => k !== kind)) {
+        await expect(
+          openSecret(sealed, { tenant: "acme", purpose: SECRET_KIND_INFO[other].purpose }, [newKek]),
+        ).rejects.toThrow();
+      }
+    }
+  });
+
+  it("secret keys parse back to their tenant and kind, and nothing else does", () => {
+    for (const kind of SECRET_KINDS) expect(parseSecretKvKey(secretKvKey("acme", kind))).toEqual({ tenant: "acme", kind });
+    for (const key of ["secret:acme:other", "secret:acme", "secret::stripe_key", "tenant:acme", "secret:a:b:stripe_key"])
+      expect(parseSecretKvKey(key)).toBeUndefined();
+  });
+
   it("refuses a rotation when a stored key cannot be opened, writing nothing", async () => {
     await seedTenant(store, "acme", tenantConfig({ stripe: { secret_key_ref: "kv" } }));
     await apply(
-      planSetStripeKey(
+      planSetSecret(
         store,
         "acme",
+        "stripe_key",
         await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("lost", 3)),
       ),
     );
     const plan = await planRotateKek(store, [await kek("new", 2)], await kek("new", 2));
     expect(plan.changes).toEqual([]);
-    expect(plan.errors[0]?.path).toBe(stripeSecretKvKey("acme"));
+    expect(plan.errors[0]?.path).toBe(secretKvKey("acme", "stripe_key"));
+  });
+
+  it("notes a tenant whose config does not use the stored webhook or JWT secret yet", async () => {
+    await seedTenant(store, "acme", tenantConfig({ stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret: "WHSEC_ACME" } }));
+    const webhook = await planSetSecret(
+      store,
+      "acme",
+      "webhook_secret",
+      await sealSecret("whsec_test_fake", { tenant: "acme", purpose: "webhook_secret" }, await kek("k", 1)),
+    );
+    expect(webhook.notes[0]).toMatch(/binding WHSEC_ACME.*stripe\.webhook_secret_ref/);
+    expect(ops(webhook)).toEqual([`put ${secretKvKey("acme", "webhook_secret")}`]);
+    const jwt = await planSetSecret(
+      store,
+      "acme",
+      "jwt_hs256_secret",
+      await sealSecret("y".repeat(40), { tenant: "acme", purpose: "jwt_hs256_secret" }, await kek("k", 1)),
+    );
+    expect(jwt.notes[0]).toMatch(/has no HS256 JWT secret configured.*browser\.auth\.hs256_secret_ref/);
   });
 
   it("notes a tenant whose config still names a binding", async () => {
     await seedTenant(store, "acme", tenantConfig());
-    const plan = await planSetStripeKey(
+    const plan = await planSetSecret(
       store,
       "acme",
+      "stripe_key",
       await sealSecret(STRIPE_KEY, { tenant: "acme", purpose: "stripe_secret_key" }, await kek("k", 1)),
     );
     expect(plan.notes[0]).toMatch(/secret_key_ref/);
