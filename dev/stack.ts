@@ -27,6 +27,8 @@ export interface DevStackOptions {
   vars?: Record<string, string>;
   /** Print wrangler's output as it comes (npm start) instead of only collecting it (tests). */
   inherit?: boolean;
+  /** Runs before wrangler dev starts, with its local state directory (e.g. to seed the tenant registry). */
+  beforeStart?: (persistTo: string) => Promise<void>;
 }
 
 function envFileText(vars: Record<string, string>): string {
@@ -83,6 +85,14 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const envFile = join(stateDir, "demo.env");
   writeFileSync(envFile, envFileText({ ...demoVars(port, stub.url), ...options.vars }));
 
+  const persistTo = join(stateDir, "state");
+  try {
+    await options.beforeStart?.(persistTo);
+  } catch (err) {
+    await stub.close();
+    throw err;
+  }
+
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const child = spawn(
     process.execPath,
@@ -96,7 +106,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       "--env-file",
       envFile,
       "--persist-to",
-      join(stateDir, "state"),
+      persistTo,
       "--show-interactive-dev-session=false",
     ],
     {

@@ -6,6 +6,8 @@
  * truncated and HTML bodies, latency) are queued in the stub. Then it checks the reliability bars:
  *
  *   - no duplicate create: no Idempotency-Key the proxy sent created more than one session;
+ *   - a tenant served from the KV tenant registry (keys resolved cold, under the first burst) works
+ *     like the env.TENANTS one;
  *   - no 500 (and no 5xx other than the gateway's deliberate 502/504);
  *   - every answer has a Request-Id and no connection was dropped;
  *   - no secret (proxy keys, the Stripe key, webhook and cache secrets, a refused caller-sent Stripe
@@ -25,7 +27,9 @@ import autocannon from "autocannon";
 import { DEMO_PROXY_KEY, DEMO_TENANT_ID, demoTenants, demoVars } from "../dev/demo-tenant.ts";
 import { type DevStack, freePort, startDevStack } from "../dev/stack.ts";
 import type { FaultSpec } from "../dev/stub/faults.ts";
+import { planPut } from "../src/tenancy/registry-ops.ts";
 import { findSecretLeaks } from "../test/helpers/log-capture.ts";
+import { WranglerKvStore } from "./tenants/wrangler-store.ts";
 
 export interface LoadOptions {
   quick?: boolean;
@@ -95,6 +99,8 @@ export interface LoadReport {
   wrangler: { uncaught: number; answered500: number; uncaughtSamples: string[] };
   /** The list cache as the access log tells it; `joined`: MISSes answered by another request's upstream call. */
   listCache: { byResult: Record<string, number>; joined: number };
+  /** Requests of the tenant served from the KV registry, by status (from the access log). */
+  registryTenant: { id: string; keys: number; byStatus: Record<string, number> };
   bars: { name: string; ok: boolean; detail: string }[];
   ok: boolean;
 }
@@ -406,23 +412,48 @@ function sha256Hex(value: string): string {
   return createHash("sha256").update(value).digest("hex");
 }
 
+const REGISTRY_TENANT_ID = "load-registry";
+
+/** The registry tenant: the demo's verification policy and Stripe key, no hosts or browser, its own keys. */
+function registryTenantConfig(demo: unknown, keys: readonly string[]): Record<string, unknown> {
+  const { verification, stripe } = demo as { verification: unknown; stripe: { secret_key: string; api_version: string } };
+  return {
+    stripe: { secret_key: stripe.secret_key, api_version: stripe.api_version },
+    verification,
+    server_keys: keys.map((key, i) => ({ name: `registry-${i}`, sha256: sha256Hex(key) })),
+  };
+}
+
+interface AccessLine {
+  tenant?: unknown;
+  status?: unknown;
+  cache?: unknown;
+  upstream_ms?: unknown;
+}
+
+/** The Worker's access-log lines in wrangler's output. */
+function accessLines(output: string): AccessLine[] {
+  const lines: AccessLine[] = [];
+  for (const line of output.split("\n")) {
+    if (!line.includes('"event":"request"')) continue;
+    try {
+      lines.push(JSON.parse(line.slice(line.indexOf("{"))) as AccessLine);
+    } catch {
+      // a line that only mentions the event
+    }
+  }
+  return lines;
+}
+
 /**
- * Cache results of the server list requests, from the Worker's access-log lines. A MISS without
- * `upstream_ms` joined another request's upstream call (the list cache's single flight), the path
- * that once answered 500s under this load.
+ * Cache results of the server list requests, from the access log. A MISS without `upstream_ms` joined
+ * another request's upstream call (the list cache's single flight), the path that once answered 500s
+ * under this load.
  */
 function listCacheResults(output: string): { byResult: Record<string, number>; joined: number } {
   const byResult: Record<string, number> = {};
   let joined = 0;
-  for (const line of output.split("\n")) {
-    if (!line.includes('"event":"request"') || !line.includes('"cache":"')) continue;
-    const start = line.indexOf("{");
-    let record: { cache?: unknown; upstream_ms?: unknown };
-    try {
-      record = JSON.parse(line.slice(start)) as typeof record;
-    } catch {
-      continue;
-    }
+  for (const record of accessLines(output)) {
     if (typeof record.cache !== "string") continue;
     byResult[record.cache] = (byResult[record.cache] ?? 0) + 1;
     if (record.cache === "MISS" && record.upstream_ms === undefined) joined++;
@@ -465,8 +496,24 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
   const demo = tenants[DEMO_TENANT_ID] as { server_keys: { name: string; sha256: string }[] };
   demo.server_keys = [...demo.server_keys, ...serverKeys.map((key, i) => ({ name: `load-${i}`, sha256: sha256Hex(key) }))];
 
+  // A second tenant, from the KV tenant registry (seeded through the operator CLI's planning core into
+  // wrangler dev's local state). Its keys are first used by the load's opening burst: cold lookups that
+  // concurrent requests share.
+  const registryKeys = Array.from({ length: Math.max(2, Math.floor(profile.serverKeys / 4)) }, newProxyKey);
+  const registryTenant = registryTenantConfig(tenants[DEMO_TENANT_ID], registryKeys);
+  const seedRegistry = async (persistTo: string) => {
+    const store = new WranglerKvStore({ binding: "TENANT_REGISTRY", remote: false, persistTo });
+    const plan = await planPut(store, REGISTRY_TENANT_ID, registryTenant);
+    if (plan.errors.length > 0) throw new Error(`registry tenant refused: ${JSON.stringify(plan.errors)}`);
+    await store.apply(plan.changes);
+  };
+
   log(`starting wrangler dev on 127.0.0.1:${port}…`);
-  const stack = await startDevStack({ port, vars: { TENANTS: JSON.stringify(tenants), LOG_LEVEL: "info" } });
+  const stack = await startDevStack({
+    port,
+    vars: { TENANTS: JSON.stringify(tenants), LOG_LEVEL: "info" },
+    beforeStart: seedRegistry,
+  });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -475,7 +522,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
   };
   try {
     const origin = stack.proxyUrl;
-    const mix = new Mix(serverKeys, badKeys, new URL(origin).host);
+    const mix = new Mix([...serverKeys, ...registryKeys], badKeys, new URL(origin).host);
 
     // Warm up (the first request compiles the Worker) and seed sessions for retrieve/update/cancel.
     for (let i = 0; i < 10; i++) {
@@ -581,7 +628,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
     const bindings = Object.entries(demoVars(port, stack.stub.url))
       .filter(([name]) => !NOT_SECRET_VARS.has(name))
       .map(([, value]) => value);
-    const secrets = [...bindings, ...serverKeys, ...badKeys, ...mix.secrets];
+    const secrets = [...bindings, ...serverKeys, ...registryKeys, ...badKeys, ...mix.secrets];
     // The published demo key ends in 16 zeros, like the placeholder KV ids wrangler prints: it is
     // checked in full only (a tail match would be noise). Every other secret in every encoded form.
     const plainOnly = [DEMO_PROXY_KEY];
@@ -600,6 +647,12 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       .filter((l) => /Uncaught/.test(l))
       .map((l) => l.replace(ANSI_COLOUR, ""));
     const listCache = listCacheResults(output);
+    const registryByStatus = accessLines(output)
+      .filter((r) => r.tenant === REGISTRY_TENANT_ID)
+      .reduce<Record<string, number>>((acc, r) => {
+        acc[String(r.status)] = (acc[String(r.status)] ?? 0) + 1;
+        return acc;
+      }, {});
     const status500 = mix.byStatus["500"] ?? 0;
     const unexpected5xx = Object.entries(mix.byStatus)
       .filter(([s]) => Number(s) >= 500 && s !== "502" && s !== "504")
@@ -653,6 +706,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
         uncaughtSamples: [...new Set(uncaughtLines.map((l) => l.slice(0, 240)))].slice(0, 3),
       },
       listCache,
+      registryTenant: { id: REGISTRY_TENANT_ID, keys: registryKeys.length, byStatus: registryByStatus },
       secrets: {
         checked: secrets.length,
         outputLines: output.split("\n").length,
@@ -701,6 +755,12 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
       `${report.faults.used}/${queued} faults used, ${retried} requests retried upstream`,
     );
     bar("the load was real", completed >= Math.min(500, profile.maxRequests / 2), `${completed} requests completed`);
+    const registryServed = report.registryTenant.byStatus["200"] ?? 0;
+    bar(
+      "the KV registry tenant was served",
+      registryServed > 0 && (report.registryTenant.byStatus["401"] ?? 0) === 0,
+      `${registryServed} answers 200, ${report.registryTenant.byStatus["401"] ?? 0} refused as unauthenticated`,
+    );
     report.ok = report.bars.every((b) => b.ok);
     return report;
   } finally {
@@ -747,6 +807,7 @@ export function formatReport(r: LoadReport): string {
   lines.push(
     `list cache: ${sorted(r.listCache.byResult)}; MISSes that joined another request's upstream call: ${r.listCache.joined}`,
   );
+  lines.push(`registry tenant ${r.registryTenant.id} (KV, ${r.registryTenant.keys} keys): ${sorted(r.registryTenant.byStatus)}`);
   lines.push(
     `secrets: ${r.secrets.leaks} leaks; ${r.secrets.checked} secrets over ${r.secrets.outputLines} output lines (${r.secrets.checkSeconds} s)`,
   );
