@@ -1,8 +1,8 @@
 /**
  * The three secrets a tenant can have, and what each needs. Every one can live in a Worker binding
  * named by the config (a handful of tenants) or sealed in the tenant registry (`..._ref: "kv"`; any
- * number of tenants: Workers allow 128 bindings in all). The Worker, `check:config` and the operator
- * CLI all read this one table.
+ * number of tenants: Workers allow 128 bindings in all). The Worker (reading and checking them) and
+ * the operator CLI (checking and sealing them) both read this one table.
  */
 
 /** The shape of a Stripe secret or restricted key (the CLI checks keys it seals with it too). */
