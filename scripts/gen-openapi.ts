@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { ParamSchema } from "../src/stripe/param-schema.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const specPath = resolve(root, process.env.IDENTITY_OPENAPI ?? "../shared/stripe/identity-openapi.json");
+const specPath = resolve(root, process.env.IDENTITY_OPENAPI ?? "vendor/stripe/identity-openapi.json");
 const outPath = resolve(root, "src/stripe/openapi-params.generated.ts");
 
 type Json = Record<string, unknown>;

@@ -12,7 +12,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 type Node = Record<string, unknown>;
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const SPEC_PATH = resolve(root, process.env.IDENTITY_OPENAPI ?? "../shared/stripe/identity-openapi.json");
+export const SPEC_PATH = resolve(root, process.env.IDENTITY_OPENAPI ?? "vendor/stripe/identity-openapi.json");
 
 export interface IdentitySpec {
   paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: Node }> }> }>>;
