@@ -185,6 +185,27 @@ describe("negative caching", () => {
     expect(reads).toEqual(["host:nobody.test"]);
     expect(h.stub.requests).toHaveLength(0);
   });
+
+  it("a Host no tenant could have (510 characters, a 64-character label) costs no KV read and no 500", async () => {
+    const h = await harness();
+    const hostile = [
+      `${"a".repeat(62)}.`.repeat(8).concat("test"), // 508 characters: over DNS's 253, and a KV key over 512 bytes
+      `${"b".repeat(64)}.test`,
+      "under_score.test",
+    ];
+    for (const host of hostile) {
+      const res = await h.call(`/identity${SESSIONS}`, browserInit({ host, method: "POST", body: "type=document" }));
+      expect(res.status, host).toBe(401);
+      expect(await errorCode(res)).toBe("authentication_required");
+    }
+    expect(reads).toEqual([]);
+    expect(logs.records().filter((r) => r.level === "error")).toEqual([]);
+    // Positive control: a well-formed unknown host of the maximum length is looked up.
+    const longest = `${"c".repeat(63)}.${"d".repeat(63)}.${"e".repeat(63)}.${"f".repeat(56)}.test`;
+    expect(longest).toHaveLength(253);
+    await h.call(`/identity${SESSIONS}`, browserInit({ host: longest, method: "POST", body: "type=document" }));
+    expect(reads).toEqual([`host:${longest}`]);
+  });
 });
 
 describe("a tenant's own Stripe key, sealed in KV", () => {
