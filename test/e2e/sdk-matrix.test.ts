@@ -4,25 +4,11 @@
  * 2022-11-15) and Debian's stripe-python 5.0.0 (no Stripe-Version; booleans as True/False).
  * One stack for the file; each SDK runs the whole scenario (test/e2e/sdk-scenario.ts).
  */
-import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_PROXY_KEY, DEMO_STRIPE_KEY, DEMO_TENANT_ID, demoTenants } from "../../dev/demo-tenant.ts";
 import { type DevStack, freePort, startDevStack } from "../../dev/stack.ts";
 import { NODE_SDKS, nodeDriver, pythonDriver, pythonStripeMissing, type SdkDriver } from "../helpers/stub-sdk-drivers.ts";
-import { SCENARIO, type ScenarioContext, STRIPE_REQUEST_ID } from "./sdk-scenario.ts";
-
-/** A second key of the demo tenant that may only retrieve: the PermissionError case. */
-const LIMITED_KEY = "iek_dev_limited_11111111111111111111111111111111111111111";
-
-/** The demo tenants with the limited key added (the rest as `npm start` has it). */
-export function tenantsWithLimitedKey(port: number): Record<string, unknown> {
-  const tenants = demoTenants(port) as Record<string, { server_keys?: unknown[] }>;
-  const demo = tenants[DEMO_TENANT_ID];
-  if (!demo) throw new Error("no demo tenant");
-  const sha256 = createHash("sha256").update(LIMITED_KEY).digest("hex");
-  demo.server_keys = [...(demo.server_keys ?? []), { name: "limited", sha256, operations: ["retrieve"] }];
-  return tenants;
-}
+import { LIMITED_KEY, SCENARIO, type ScenarioContext, STRIPE_REQUEST_ID, tenantsWithLimitedKey } from "./sdk-scenario.ts";
 
 const pythonMissing = await pythonStripeMissing();
 if (pythonMissing) console.warn(`stripe-python end-to-end tests skipped: ${pythonMissing}`);

@@ -5,8 +5,23 @@
  * `npm run conformance` runs the same steps against Stripe test mode and the stub and diffs the answers.
  * Steps run in order and share ids through the context.
  */
+import { createHash } from "node:crypto";
 import type { ExpectStatic } from "vitest";
+import { DEMO_TENANT_ID, demoTenants } from "../../dev/demo-tenant.ts";
 import type { SdkCall, SdkDriver, SdkResult } from "../helpers/stub-sdk-drivers.ts";
+
+/** A second key of the demo tenant that may only retrieve: the PermissionError case. */
+export const LIMITED_KEY = "iek_dev_limited_11111111111111111111111111111111111111111";
+
+/** The demo tenants (as `npm start` has them) with the limited key added. */
+export function tenantsWithLimitedKey(port: number): Record<string, unknown> {
+  const tenants = demoTenants(port) as Record<string, { server_keys?: unknown[] }>;
+  const demo = tenants[DEMO_TENANT_ID];
+  if (!demo) throw new Error("no demo tenant");
+  const sha256 = createHash("sha256").update(LIMITED_KEY).digest("hex");
+  demo.server_keys = [...(demo.server_keys ?? []), { name: "limited", sha256, operations: ["retrieve"] }];
+  return tenants;
+}
 
 export interface ScenarioContext {
   driver: SdkDriver;
