@@ -303,7 +303,7 @@ for (const route of ROUTES) {
         it("answers another user's session as missing (404)", async () => {
           const res = await browserCall(route, { token: await token("user_other") });
           expect(res.status).toBe(404);
-          expect(((await res.json()) as Json).error).toMatchObject({ code: "resource_missing", param: "session" });
+          expect(((await res.json()) as Json).error).toMatchObject({ code: "resource_missing", param: "id" });
           expect(h.stub.requests.filter((r) => r.method === "POST" && r.path.includes(ids.session))).toHaveLength(0);
         });
       }
