@@ -13,6 +13,24 @@ import { LIMITED_KEY, SCENARIO, type ScenarioContext, STRIPE_REQUEST_ID, tenants
 const pythonMissing = await pythonStripeMissing();
 if (pythonMissing) console.warn(`stripe-python end-to-end tests skipped: ${pythonMissing}`);
 
+/**
+ * Proxy behaviours this suite expects that are not in the proxy yet (issue 15; written up for the proxy's
+ * side in the notes). A step listed here runs as `it.fails`: it must still fail, so the entry goes when
+ * the fix lands. Keyed by step name; the value says why.
+ */
+const KNOWN_PROXY_GAPS: Record<string, string> = {
+  "malformed and unknown ids: InvalidRequestError 404 resource_missing":
+    "issue 15.6: the proxy's own 404 names param `id`; Stripe's (and the stub's) name the path parameter `session`/`report`",
+  versions: "issue 15.5: the tenant's pinned Stripe-Version silently replaces the SDK's",
+};
+
+/** `it`, `it.skip` (SDK missing), or `it.fails` for a known gap (the version gap: SDKs that send one). */
+function itFor(step: string, sdkSendsVersion: boolean, skip: boolean) {
+  if (skip) return it.skip;
+  const gap = KNOWN_PROXY_GAPS[step] && (step !== "versions" || sdkSendsVersion);
+  return gap ? it.fails : it;
+}
+
 const SDK_NAMES = [...NODE_SDKS.map((s) => s.name), "stripe-python 5"];
 let stack: DevStack;
 const drivers = new Map<string, SdkDriver>();
@@ -39,25 +57,54 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const d of drivers.values()) await d.close();
+  // Over the whole file (three SDKs), the stub only ever saw the tenant's Stripe key.
+  const keys = new Set(stack?.stub.app.requests.map((q) => q.headers.authorization));
+  expect([...keys]).toEqual([`Bearer ${DEMO_STRIPE_KEY}`]);
   await stack?.stop();
   const out = stack?.output() ?? "";
-  for (const secret of [DEMO_PROXY_KEY, DEMO_STRIPE_KEY, LIMITED_KEY]) {
+  const clientSecrets = (stack?.stub.app.sessions() ?? []).map((x) => String(x.client_secret ?? "")).filter(Boolean);
+  for (const secret of [DEMO_PROXY_KEY, DEMO_STRIPE_KEY, LIMITED_KEY, ...clientSecrets]) {
     expect(out.includes(secret), "a secret appeared in wrangler dev's output").toBe(false);
   }
+});
+
+describe("the proxy between the SDKs and Stripe", () => {
+  it("applies the tenant's document policy to a bare create and sends the tenant's Stripe key, never the proxy key", async () => {
+    const driver = drivers.get("stripe-node 23");
+    if (!driver) throw new Error("no stripe-node 23 driver");
+    const before = stack.stub.app.requests.length;
+    const r = await driver.call({ op: "create", params: { type: "document" } });
+    expect(r.ok && r.object.options.document).toMatchObject({
+      allowed_types: ["passport", "id_card", "driving_license"],
+      require_live_capture: true,
+    });
+    const seen = stack.stub.app.requests.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.headers.authorization).toBe(`Bearer ${DEMO_STRIPE_KEY}`);
+  });
 });
 
 describe.each(SDK_NAMES)("%s through the proxy", (sdk) => {
   const skip = sdk === "stripe-python 5" && pythonMissing !== null;
 
+  const sendsVersion = NODE_SDKS.some((s) => s.name === sdk);
   for (const step of SCENARIO) {
-    it.skipIf(skip)(step.name, async () => {
+    itFor(
+      step.name,
+      sendsVersion,
+      skip,
+    )(step.name, async () => {
       const ctx = contexts.get(sdk);
       if (!ctx) throw new Error(`no driver for ${sdk}`);
       step.check(await step.run(ctx), ctx, expect);
     });
   }
 
-  it.skipIf(skip)("versions: the SDK's own version is forwarded and answered, never silently replaced", async () => {
+  itFor(
+    "versions",
+    sendsVersion,
+    skip,
+  )("versions: the SDK's own version is forwarded and answered, never silently replaced", async () => {
     const ctx = contexts.get(sdk);
     if (!ctx) throw new Error(`no driver for ${sdk}`);
     const before = stack.stub.app.requests.length;
