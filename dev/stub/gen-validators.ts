@@ -7,7 +7,7 @@
  *   npm run gen:stub            (writes the file)
  *   npm run gen:stub -- --check (fails when the committed file is stale; CI runs this)
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
@@ -46,20 +46,11 @@ ${table}
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const text = generate(JSON.parse(readFileSync(specPath, "utf8")) as IdentityExtract);
-  if (process.argv.includes("--check")) {
-    let current = "";
-    try {
-      current = readFileSync(outPath, "utf8");
-    } catch {
-      // missing counts as stale
-    }
-    if (current !== text) {
-      console.error("dev/stub/validators.generated.ts is stale: run `npm run gen:stub`.");
-      process.exit(1);
-    }
-    console.log("dev/stub/validators.generated.ts is up to date.");
-  } else {
-    writeFileSync(outPath, text);
-    console.log(`wrote ${outPath}`);
+  const committed = existsSync(outPath) ? readFileSync(outPath, "utf8") : "";
+  if (!process.argv.includes("--check")) writeFileSync(outPath, text);
+  else if (committed === text) console.log("dev/stub/validators.generated.ts is up to date.");
+  else {
+    console.error("dev/stub/validators.generated.ts is stale: run `npm run gen:stub`.");
+    process.exitCode = 1;
   }
 }

@@ -116,39 +116,21 @@ export function nodeDriver(name: string, ctor: NodeCtor, version: string, baseUr
       const vs = s.identity.verificationSessions;
       const vr = s.identity.verificationReports;
       try {
-        let obj: Json;
         // stripe-node 12 takes an options object only when it has options ("Unknown arguments" otherwise).
         const rest = Object.keys(opts).length > 0 ? [p, opts] : [p];
         const withId = [call.id, ...rest];
-        switch (call.op) {
-          case "create":
-            obj = await vs.create(...rest);
-            break;
-          case "retrieve":
-            obj = await vs.retrieve(...withId);
-            break;
-          case "update":
-            obj = await vs.update(...withId);
-            break;
-          case "list":
-            obj = await vs.list(...rest);
-            break;
-          case "list_all":
-            obj = { object: "list", data: await vs.list(...rest).autoPagingToArray({ limit: 10_000 }) };
-            break;
-          case "cancel":
-            obj = await vs.cancel(...withId);
-            break;
-          case "redact":
-            obj = await vs.redact(...withId);
-            break;
-          case "report_retrieve":
-            obj = await vr.retrieve(...withId);
-            break;
-          case "report_list":
-            obj = await vr.list(...rest);
-            break;
-        }
+        const calls: Record<SdkOp, () => Promise<Json>> = {
+          create: () => vs.create(...rest),
+          retrieve: () => vs.retrieve(...withId),
+          update: () => vs.update(...withId),
+          list: () => vs.list(...rest),
+          list_all: async () => ({ object: "list", data: await vs.list(...rest).autoPagingToArray({ limit: 10_000 }) }),
+          cancel: () => vs.cancel(...withId),
+          redact: () => vs.redact(...withId),
+          report_retrieve: () => vr.retrieve(...withId),
+          report_list: () => vr.list(...rest),
+        };
+        const obj: Json = await calls[call.op]();
         const last = obj.lastResponse as { headers?: Record<string, string>; statusCode?: number } | undefined;
         const h = last?.headers ?? {};
         const response: SdkResponseInfo | null = last
