@@ -13,6 +13,7 @@ import { DEFAULT_STRIPE_API_BASE } from "./env.ts";
 import { errorResponse, ProxyError } from "./errors.ts";
 import { enforceSessionPolicy } from "./policy/enforce.ts";
 import { enforceRateLimit, readRateLimiter } from "./ratelimit/rate-limit.ts";
+import { resolveApiVersion } from "./stripe/api-version.ts";
 import { encodeForm, type Params } from "./stripe/form-codec.ts";
 import { stripListSecrets } from "./stripe/list-view.ts";
 import { DEFAULT_OPERATIONS, matchOperation, OPERATIONS, type OperationSpec, upstreamPath } from "./stripe/operations.ts";
@@ -54,6 +55,7 @@ export async function handleIdentityRequest(request: Request, state: RequestStat
   const config = healthyConfig(caller.tenant, state);
   authorizeOperation(caller, op.spec);
   const stripeHeaders = readCallerStripeHeaders(request.headers);
+  const apiVersion = resolveApiVersion(request.headers.get("stripe-version"), config.stripe);
   const params = await parseOperationParams(request, op.spec);
   const forwarded = applyPolicy(op.spec, callerParams(caller, op.spec, params, state), config, state);
 
@@ -64,7 +66,6 @@ export async function handleIdentityRequest(request: Request, state: RequestStat
     callerIdempotencyKey: stripeHeaders.idempotencyKey !== undefined,
   };
   if (config.stripe.account) call.account = config.stripe.account;
-  const apiVersion = config.stripe.api_version ?? stripeHeaders.apiVersion;
   if (apiVersion) call.apiVersion = apiVersion;
   if (op.spec.method === "GET") {
     const query = encodeForm(forwarded);
