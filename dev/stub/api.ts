@@ -68,7 +68,7 @@ export function runOperation(call: OperationCall, env: ApiEnv): JsonObject {
     case "report_retrieve": {
       const expand = parseExpand(call.params.expand, REPORT_EXPANDABLE, false);
       const report = env.store.report(call.id ?? "", call.scope);
-      if (!report) throw resourceMissing("verification_report", call.id ?? "", "report");
+      if (!report) throw resourceMissing("verification_report", call.id ?? "");
       return renderReport(report, expand);
     }
     case "report_list":
@@ -82,7 +82,7 @@ function sessionExpand(call: OperationCall): Expansion {
 
 function sessionOf(call: OperationCall, env: ApiEnv): StoredSession {
   const session = env.store.session(call.id ?? "", call.scope);
-  if (!session) throw resourceMissing("verification_session", call.id ?? "", "session");
+  if (!session) throw resourceMissing("verification_session", call.id ?? "");
   return session;
 }
 

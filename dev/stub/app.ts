@@ -185,7 +185,7 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
       const scope = authenticate(request.headers);
       const match = matchRoute(method, url.pathname);
       if (match.kind === "none") throw unrecognizedUrl(method, url.pathname);
-      if (match.kind === "missing") throw resourceMissing(match.object, match.id, match.param);
+      if (match.kind === "missing") throw resourceMissing(match.object, match.id);
       const contentType = request.headers.get("Content-Type")?.split(";")[0]?.trim().toLowerCase();
       if (method === "POST" && body !== "" && contentType !== "application/x-www-form-urlencoded") {
         throw new StubError(400, "Invalid request: the request body must be application/x-www-form-urlencoded.");
@@ -343,8 +343,7 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
     },
     setOutcome(id, outcome, errorCode = "document_unverified_other") {
       const session = store.sessions.get(id);
-      if (!session)
-        throw new StubError(404, `No such verification_session: '${id}'`, { code: "resource_missing", param: "session" });
+      if (!session) throw resourceMissing("verification_session", id);
       submit(session, outcome === "requires_input" ? { status: outcome, errorCode } : { status: outcome });
       return renderSession(session, env, INSPECT_EXPAND);
     },

@@ -67,8 +67,15 @@ export class StubError extends Error {
  */
 export const STATE_ERROR_CODE = "status_transition_invalid";
 
-export function resourceMissing(kind: "verification_session" | "verification_report", id: string, param: string): StubError {
-  return new StubError(404, `No such ${kind}: '${id}'`, { code: "resource_missing", param });
+/**
+ * A GUESS (dev/stub/README.md): the `param` of Stripe's 404 for a missing object. Stripe's older resources
+ * answer `id` ("No such customer", `/v1/customers/{customer}`), newer ones the path parameter's name
+ * ("No such payment_intent" → `intent`); for Identity no source says which. `id`, as the proxy answers.
+ */
+export const MISSING_OBJECT_PARAM = "id";
+
+export function resourceMissing(kind: "verification_session" | "verification_report", id: string): StubError {
+  return new StubError(404, `No such ${kind}: '${id}'`, { code: "resource_missing", param: MISSING_OBJECT_PARAM });
 }
 
 export function unrecognizedUrl(method: string, path: string): StubError {

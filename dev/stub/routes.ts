@@ -11,7 +11,6 @@ interface Route {
   openapiPath: string;
   /** What a missing object is called in Stripe's 404 ("No such verification_session: 'x'"). */
   object?: "verification_session" | "verification_report";
-  param?: "session" | "report";
 }
 
 const S = "/v1/identity/verification_sessions";
@@ -27,7 +26,6 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^${S}/${ID}$`),
     openapiPath: `${S}/{session}`,
     object: "verification_session",
-    param: "session",
   },
   {
     name: "update",
@@ -35,7 +33,6 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^${S}/${ID}$`),
     openapiPath: `${S}/{session}`,
     object: "verification_session",
-    param: "session",
   },
   {
     name: "cancel",
@@ -43,7 +40,6 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^${S}/${ID}/cancel$`),
     openapiPath: `${S}/{session}/cancel`,
     object: "verification_session",
-    param: "session",
   },
   {
     name: "redact",
@@ -51,7 +47,6 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^${S}/${ID}/redact$`),
     openapiPath: `${S}/{session}/redact`,
     object: "verification_session",
-    param: "session",
   },
   { name: "report_list", method: "GET", pattern: new RegExp(`^${R}$`), openapiPath: R },
   {
@@ -60,14 +55,13 @@ const ROUTES: readonly Route[] = [
     pattern: new RegExp(`^${R}/${ID}$`),
     openapiPath: `${R}/{report}`,
     object: "verification_report",
-    param: "report",
   },
 ];
 
 export type RouteMatch =
   | { kind: "operation"; name: OperationName; openapiPath: string; id?: string }
   /** An id that cannot name an object of this kind: Stripe answers 404 resource_missing. */
-  | { kind: "missing"; object: "verification_session" | "verification_report"; param: string; id: string }
+  | { kind: "missing"; object: "verification_session" | "verification_report"; id: string }
   | { kind: "none" };
 
 /** Stripe ids: the object's prefix and alphanumerics. Anything else is an object that does not exist. */
@@ -79,8 +73,7 @@ export function matchRoute(method: string, path: string): RouteMatch {
     const m = route.pattern.exec(path);
     if (!m) continue;
     const raw = m[1];
-    if (raw === undefined || !route.object || !route.param)
-      return { kind: "operation", name: route.name, openapiPath: route.openapiPath };
+    if (raw === undefined || !route.object) return { kind: "operation", name: route.name, openapiPath: route.openapiPath };
     // An empty id is an unrecognized URL on Stripe (`/verification_sessions/`), not a missing object.
     if (raw === "") return { kind: "none" };
     let id: string;
@@ -89,7 +82,7 @@ export function matchRoute(method: string, path: string): RouteMatch {
     } catch {
       id = raw;
     }
-    if (!ID_SHAPE[route.object].test(id)) return { kind: "missing", object: route.object, param: route.param, id };
+    if (!ID_SHAPE[route.object].test(id)) return { kind: "missing", object: route.object, id };
     return { kind: "operation", name: route.name, openapiPath: route.openapiPath, id };
   }
   return { kind: "none" };

@@ -13,24 +13,6 @@ import { LIMITED_KEY, SCENARIO, type ScenarioContext, STRIPE_REQUEST_ID, tenants
 const pythonMissing = await pythonStripeMissing();
 if (pythonMissing) console.warn(`stripe-python end-to-end tests skipped: ${pythonMissing}`);
 
-/**
- * Proxy behaviours this suite expects that are not in the proxy yet (issue 15; written up for the proxy's
- * side in the notes). A step listed here runs as `it.fails`: it must still fail, so the entry goes when
- * the fix lands. Keyed by step name; the value says why.
- */
-const KNOWN_PROXY_GAPS: Record<string, string> = {
-  "malformed and unknown ids: InvalidRequestError 404 resource_missing":
-    "issue 15.6: the proxy's own 404 names param `id`; Stripe's (and the stub's) name the path parameter `session`/`report`",
-  versions: "issue 15.5: the tenant's pinned Stripe-Version silently replaces the SDK's",
-};
-
-/** `it`, `it.skip` (SDK missing), or `it.fails` for a known gap (the version gap: SDKs that send one). */
-function itFor(step: string, sdkSendsVersion: boolean, skip: boolean) {
-  if (skip) return it.skip;
-  const gap = KNOWN_PROXY_GAPS[step] && (step !== "versions" || sdkSendsVersion);
-  return gap ? it.fails : it;
-}
-
 const SDK_NAMES = [...NODE_SDKS.map((s) => s.name), "stripe-python 5"];
 let stack: DevStack;
 const drivers = new Map<string, SdkDriver>();
@@ -87,24 +69,15 @@ describe("the proxy between the SDKs and Stripe", () => {
 describe.each(SDK_NAMES)("%s through the proxy", (sdk) => {
   const skip = sdk === "stripe-python 5" && pythonMissing !== null;
 
-  const sendsVersion = NODE_SDKS.some((s) => s.name === sdk);
   for (const step of SCENARIO) {
-    itFor(
-      step.name,
-      sendsVersion,
-      skip,
-    )(step.name, async () => {
+    it.skipIf(skip)(step.name, async () => {
       const ctx = contexts.get(sdk);
       if (!ctx) throw new Error(`no driver for ${sdk}`);
       step.check(await step.run(ctx), ctx, expect);
     });
   }
 
-  itFor(
-    "versions",
-    sendsVersion,
-    skip,
-  )("versions: the SDK's own version is forwarded and answered, never silently replaced", async () => {
+  it.skipIf(skip)("versions: the SDK's own version is forwarded and answered, never silently replaced", async () => {
     const ctx = contexts.get(sdk);
     if (!ctx) throw new Error(`no driver for ${sdk}`);
     const before = stack.stub.app.requests.length;

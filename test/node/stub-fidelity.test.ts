@@ -100,7 +100,7 @@ describe("errors look like Stripe's", () => {
       code: "resource_missing",
       doc_url: "https://stripe.com/docs/error-codes/resource-missing",
       message: "No such verification_session: 'cus_123'",
-      param: "session",
+      param: "id",
       type: "invalid_request_error",
     });
     expect(error.request_log_url).toMatch(new RegExp(`^https://dashboard\\.stripe\\.com/test/logs/${requestId}\\?t=\\d{10}$`));
@@ -109,7 +109,7 @@ describe("errors look like Stripe's", () => {
   it.each(["abc", "vs_a.b", "vs_"])("a malformed id (%s) is a missing object, not a parameter error", async (id) => {
     const res = await api.get(`${SESSIONS}/${id}`);
     expect(res.status).toBe(404);
-    expect(res.body.error).toMatchObject({ code: "resource_missing", param: "session" });
+    expect(res.body.error).toMatchObject({ code: "resource_missing", param: "id" });
   });
 });
 
