@@ -34,7 +34,7 @@ export function classifyAuthorization(header: string | null): Credential {
   }
   if (STRIPE_KEY.test(secret)) return { kind: "stripe_key" };
   if (secret.startsWith("iek_")) return { kind: "proxy_key", key: secret };
-  if (scheme === "basic") return { kind: "malformed" };
-  if (!COMPACT_JWS.test(secret)) return { kind: "wrong_key" };
+  // Browsers never use Basic: any other Basic user name is a wrong key, as is a bearer that is no JWT.
+  if (scheme === "basic" || !COMPACT_JWS.test(secret)) return { kind: "wrong_key" };
   return { kind: "bearer", token: secret };
 }

@@ -50,7 +50,8 @@ export interface UpstreamOptions {
  * set covers what stripe-node and stripe-python read from a response (Request-Id, Idempotency-Key,
  * Stripe-Version, Stripe-Should-Retry, Stripe-Notice) and what Stripe sends about idempotent replays
  * (Idempotent-Replayed, Original-Request). `Stripe-Account` is not echoed: callers never choose it.
- * `Idempotency-Key` comes back only when the caller chose it (see `exchange`).
+ * `Idempotency-Key`, `Idempotent-Replayed` and `Original-Request` come back only when the caller
+ * chose the key (see `exchange`).
  */
 export const RESPONSE_HEADER_ALLOWLIST = [
   "request-id",
@@ -61,6 +62,9 @@ export const RESPONSE_HEADER_ALLOWLIST = [
   "stripe-version",
   "stripe-notice",
 ] as const;
+
+/** The response headers about the request's Idempotency-Key: only for a key the caller chose. */
+const KEY_HEADERS: ReadonlySet<string> = new Set(["idempotency-key", "idempotent-replayed", "original-request"]);
 
 /** A retry needs at least this much of the deadline left after its backoff to be worth starting. */
 export const MIN_ATTEMPT_MS = 50;
@@ -252,8 +256,9 @@ async function exchange(call: UpstreamCall, opts: UpstreamOptions, signal: Abort
   const headers = new Headers();
   for (const name of RESPONSE_HEADER_ALLOWLIST) {
     // A key the proxy generated is its own business: the caller never sent it and must not see it
-    // (stripe-node would report it as the request's idempotency key).
-    if (name === "idempotency-key" && !call.callerIdempotencyKey) continue;
+    // (stripe-node would report it as the request's idempotency key), nor that the proxy's own retry
+    // was a replay under it: the caller sent one request.
+    if (!call.callerIdempotencyKey && KEY_HEADERS.has(name)) continue;
     const value = response.headers.get(name);
     if (value !== null) headers.set(name, value);
   }

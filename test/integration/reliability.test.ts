@@ -206,6 +206,19 @@ describe("the caller's own Idempotency-Key", () => {
     checkOutcome(h, again, logs, key, before);
   });
 
+  it("under a key the proxy generated, its own replay is not shown: no Idempotency-Key, Idempotent-Replayed, Original-Request", async () => {
+    const h = await createHarness({ timings: TIGHT });
+    h.stub.injectFaults([on({ kind: "reset_after" })]);
+    const got = await send(h);
+    expect(got.status).toBe(200);
+    // Control: the proxy's retry was a replay upstream under its own key.
+    const creates = h.stub.requests.filter((r) => r.path === SESSIONS);
+    expect(creates).toHaveLength(2);
+    expect(creates[0]?.headers.idempotencyKey).toMatch(/^iedge_/);
+    for (const name of ["Idempotency-Key", "Idempotent-Replayed", "Original-Request"]) expect(got.headers.get(name)).toBeNull();
+    checkOutcome(h, got, logs);
+  });
+
   it("a 504 under the caller's key says retry", async () => {
     const h = await createHarness({ timings: TIGHT });
     h.stub.injectFaults([on({ kind: "slow_body", ms: 400, times: 3 })]);
