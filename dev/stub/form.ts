@@ -12,10 +12,23 @@ export interface FormParams {
 
 export type FormDecoded = { ok: true; params: FormParams } | { ok: false };
 
+/** qs drops a `__proto__` key; the stub renames it on the way in and back afterwards (NUL never survives). */
+const PROTO = "__proto__";
+const PROTO_STANDIN = "\u0000proto";
+
+function restoreProto(value: FormValue): FormValue {
+  if (Array.isArray(value)) return value.map(restoreProto);
+  if (typeof value !== "object") return value;
+  // A null-prototype object has no __proto__ accessor: the key is an ordinary property.
+  const out: FormParams = Object.create(null);
+  for (const [k, v] of Object.entries(value)) out[k === PROTO_STANDIN ? PROTO : k] = restoreProto(v);
+  return out;
+}
+
 /**
  * Decodes a form body or query string. Objects have no prototype and keys named like Object.prototype
- * members (`constructor`, `toString`) are kept, as Stripe keeps them; qs still drops `__proto__`.
- * Malformed percent-escapes are refused (decodeURIComponent throws) rather than passed on mangled.
+ * members (`constructor`, `toString`, `__proto__`) are kept, as Stripe keeps them. Malformed
+ * percent-escapes (decodeURIComponent throws) and NUL in a key are refused rather than passed on mangled.
  */
 export function decodeForm(text: string): FormDecoded {
   try {
@@ -26,9 +39,14 @@ export function decodeForm(text: string): FormDecoded {
       throwOnLimitExceeded: true,
       plainObjects: true,
       allowPrototypes: true,
-      decoder: (s) => decodeURIComponent(s.replace(/\+/g, " ")),
+      decoder: (s, _default, _charset, type) => {
+        const decoded = decodeURIComponent(s.replace(/\+/g, " "));
+        if (type !== "key") return decoded;
+        if (decoded.includes("\u0000")) throw new Error("NUL in a key");
+        return decoded.replace(/(^|\[)__proto__(?=\]|$)/g, `$1${PROTO_STANDIN}`);
+      },
     }) as FormParams;
-    return { ok: true, params };
+    return { ok: true, params: restoreProto(params) as FormParams };
   } catch {
     return { ok: false };
   }

@@ -73,6 +73,8 @@ function idOf(r: SdkResult | undefined): string {
 
 /** Idempotency keys the SDKs make (or none): anything else in the answer was made by the proxy. */
 const SDK_IDEMPOTENCY_KEY = /^(stripe-node-retry-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^null$/;
+/** JSON, so `__proto__` is an own key (an object literal would set the prototype instead). */
+const PROTOTYPE_METADATA = '{"constructor":"c","toString":"t","valueOf":"v","hasOwnProperty":"h","__proto__":"p"}';
 const BAD_PROXY_KEY = `iek_${"x".repeat(43)}`;
 
 export const SCENARIO: readonly Step[] = [
@@ -119,10 +121,12 @@ export const SCENARIO: readonly Step[] = [
     run: (ctx) =>
       one(ctx, {
         op: "create",
-        params: { type: "id_number", metadata: { constructor: "c", toString: "t", valueOf: "v", hasOwnProperty: "h" } },
+        params: { type: "id_number", metadata: JSON.parse(PROTOTYPE_METADATA) },
       }),
     check([r], _ctx, expect) {
-      expect(ok(r, expect).object.metadata).toEqual({ constructor: "c", toString: "t", valueOf: "v", hasOwnProperty: "h" });
+      const metadata = ok(r, expect).object.metadata;
+      expect(Object.keys(metadata).sort()).toEqual(["__proto__", "constructor", "hasOwnProperty", "toString", "valueOf"]);
+      expect(metadata).toEqual(JSON.parse(PROTOTYPE_METADATA));
     },
   },
   {

@@ -71,8 +71,14 @@ describe("documented behaviours the extract does not encode", () => {
   });
 
   it("keeps metadata keys named like Object.prototype members", async () => {
-    const s = await createSession(api, "type=document&metadata[constructor]=c&metadata[toString]=t&metadata[valueOf]=v");
-    expect({ ...s.metadata }).toEqual({ constructor: "c", toString: "t", valueOf: "v" });
+    const s = await createSession(
+      api,
+      "type=document&metadata[constructor]=c&metadata[toString]=t&metadata[valueOf]=v&metadata[__proto__]=p",
+    );
+    expect(s.metadata).toEqual(JSON.parse('{"constructor":"c","toString":"t","valueOf":"v","__proto__":"p"}'));
+    expect(Object.keys(s.metadata)).toContain("__proto__");
+    const again = await api.get(`${SESSIONS}/${s.id}`);
+    expect(Object.keys(again.body.metadata).sort()).toEqual(["__proto__", "constructor", "toString", "valueOf"]);
   });
 
   it("an unknown parameter is named even next to an invalid one", async () => {
