@@ -190,7 +190,7 @@ class Mix {
   sent = 0;
   callerKeyRepeats = 0;
   private n = 0;
-  private readonly recentCallerKeys: string[] = [];
+  private readonly recentCallerKeys: { key: string; proxyKey: string }[] = [];
 
   constructor(
     private readonly serverKeys: readonly string[],
@@ -244,22 +244,26 @@ class Mix {
           body: JSON.stringify({ type: "id_number", metadata: { load: String(i) } }),
         };
       case "create_caller_key": {
-        // One in three reuses a recent key: the retry of a client that never saw its answer.
+        // One in three reuses a recent key: the retry of a client that never saw its answer. A retry comes
+        // from the same client, so with the same proxy key (tenant): one key on two tenants is two requests
+        // to Stripe (their accounts differ), not a retry.
         const reuse = this.recentCallerKeys.length > 0 && Math.random() < 1 / 3;
-        const key = reuse ? this.pick(this.recentCallerKeys) : `load-${process.pid}-${i}`;
+        const sent = reuse
+          ? this.pick(this.recentCallerKeys)
+          : { key: `load-${process.pid}-${i}`, proxyKey: this.pick(this.serverKeys) };
         if (reuse) this.callerKeyRepeats++;
         else {
-          this.recentCallerKeys.push(key);
+          this.recentCallerKeys.push(sent);
           if (this.recentCallerKeys.length > 50) this.recentCallerKeys.shift();
         }
-        context.callerKey = key;
+        context.callerKey = sent.key;
         return {
           ...request,
           method: "POST",
           path: SESSIONS,
-          headers: this.serverHeaders({ ...form, "idempotency-key": key }),
+          headers: { authorization: `Bearer ${sent.proxyKey}`, ...form, "idempotency-key": sent.key },
           // The same key always comes with the same body (another body would be Stripe's idempotency_error).
-          body: `type=document&metadata[load]=${key}`,
+          body: `type=document&metadata[load]=${sent.key}`,
         };
       }
       case "retrieve":
