@@ -238,6 +238,35 @@ describe("planPut", () => {
   });
 });
 
+describe("account index (Connect routing of events)", () => {
+  const withAccount = (account: string) => tenantConfig({ stripe: { secret_key: "STRIPE_PLATFORM", account } });
+
+  it("lists each tenant under its stripe.account, moves it when the account changes, drops it on delete", async () => {
+    const first = await apply(planPut(store, "acme", withAccount("acct_1One")));
+    expect(ops(first)).toContain("put account:acct_1One");
+    expect(json("account:acct_1One")).toEqual(["acme"]);
+    await apply(planPut(store, "globex", withAccount("acct_1One")));
+    expect(json("account:acct_1One")).toEqual(["acme", "globex"]);
+
+    const moved = await apply(planPut(store, "acme", withAccount("acct_1Two")));
+    expect(ops(moved)).toEqual(["put tenant:acme", "put account:acct_1One", "put account:acct_1Two"]);
+    expect(json("account:acct_1One")).toEqual(["globex"]);
+    expect(json("account:acct_1Two")).toEqual(["acme"]);
+    expect((await planPut(store, "acme", withAccount("acct_1Two"))).changes).toEqual([]);
+
+    await apply(planDelete(store, "globex"));
+    expect(store.data.has("account:acct_1One")).toBe(false);
+    await apply(planPut(store, "acme", tenantConfig()));
+    expect(store.data.has("account:acct_1Two")).toBe(false);
+  });
+
+  it("notes two tenants sharing an account: their Connect events are not relayed", async () => {
+    await apply(planPut(store, "acme", withAccount("acct_1Shared")));
+    const plan = await apply(planPut(store, "globex", withAccount("acct_1Shared")));
+    expect(plan.notes.join("\n")).toMatch(/acme, globex share stripe.account acct_1Shared/);
+  });
+});
+
 describe("planDelete", () => {
   it("removes the config, its index entries and its sealed key, and nothing of others", async () => {
     await apply(
@@ -335,7 +364,12 @@ describe("planSetSecret / planRotateKek", () => {
 
   it("rotation re-seals every kind of secret under its own purpose", async () => {
     const [oldKek, newKek] = [await kek("old", 1), await kek("new", 2)];
-    const values = { stripe_key: STRIPE_KEY, webhook_secret: "whsec_test_fake_rotate", jwt_hs256_secret: "x".repeat(40) };
+    const values = {
+      stripe_key: STRIPE_KEY,
+      webhook_secret: "whsec_test_fake_rotate",
+      jwt_hs256_secret: "x".repeat(40),
+      events_secret: `whsec_${btoa("test-fake-events-secret-32-bytes")}`,
+    };
     await seedTenant(store, "acme", tenantConfig());
     for (const kind of SECRET_KINDS) {
       const sealed = await sealSecret(values[kind], { tenant: "acme", purpose: SECRET_KIND_INFO[kind].purpose }, oldKek);
