@@ -169,7 +169,7 @@ async function consume(
     retryAll: (o?: QueueRetryOptions) => batch.retryAll(o),
   };
   const ctx = createExecutionContext();
-  await handleQueueBatch(spied as MessageBatch<unknown>, h.env, consumerDeps(fetch), { timeoutMs: 50 });
+  await handleQueueBatch(spied as unknown as MessageBatch<unknown>, h.env, consumerDeps(fetch), { timeoutMs: 50 });
   return { ...(await getQueueResult(batch, ctx)), delays };
 }
 
@@ -334,8 +334,12 @@ describe("producer: the Connect platform endpoint", () => {
     const queue = fakeQueue();
     const registry = (workerEnv as unknown as Env).TENANT_REGISTRY as KVNamespace;
     const base = await tenants();
-    const kvTenant = { ...(base.acme as Record<string, unknown>), hosts: ["kv.acme.test"], server_keys: [] };
-    (kvTenant as { stripe: Record<string, unknown> }).stripe = { secret_key: "STRIPE_KEY_ACME", account: "acct_1KvTenant" };
+    const kvTenant = {
+      ...(base.acme as Record<string, unknown>),
+      hosts: ["kv.acme.test"],
+      server_keys: [],
+      stripe: { secret_key: "STRIPE_KEY_ACME", account: "acct_1KvTenant" },
+    };
     await registry.put("tenant:kvco", JSON.stringify(kvTenant));
     await registry.put("account:acct_1KvTenant", JSON.stringify(["kvco"]));
     // A stale index entry that the named tenant's config does not confirm routes nowhere.
