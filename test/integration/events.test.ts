@@ -26,7 +26,9 @@ const VERIFIED = "identity.verification_session.verified";
 const SESSIONS = "/v1/identity/verification_sessions";
 const DLQ_KV = (workerEnv as unknown as Env).EVENTS_DEAD_LETTERS as KVNamespace;
 
-const logs = useLogCapture({ secrets: [...SECRETS, EVENTS_SECRET, CONNECT_SECRET, ADMIN_KEY] });
+const SESSION_SECRET = "vs_1Events_secret_test_fake_0123456789";
+const SESSION_URL = "https://verify.stripe.com/start/test_fake_0123456789";
+const logs = useLogCapture({ secrets: [...SECRETS, EVENTS_SECRET, CONNECT_SECRET, ADMIN_KEY, SESSION_SECRET, SESSION_URL] });
 
 beforeEach(async () => {
   const { keys } = await DLQ_KV.list();
@@ -95,8 +97,8 @@ function stripeEvent(type: string, extra: Record<string, unknown> = {}): { id: s
         id: "vs_1Events",
         object: "identity.verification_session",
         status: "verified",
-        client_secret: "vs_1Events_secret_test_fake_0123456789",
-        url: "https://verify.stripe.com/start/test_fake_0123456789",
+        client_secret: SESSION_SECRET,
+        url: SESSION_URL,
       },
     },
     livemode: false,
