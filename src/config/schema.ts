@@ -171,6 +171,8 @@ const Events = v.strictObject({
   url: v.pipe(
     v.string(),
     v.maxLength(2048, "must be at most 2048 characters"),
+    v.url("must be an absolute URL"),
+    v.regex(/^https?:\/\//, "must be https (http only for localhost/127.0.0.1)"),
     v.check(
       (url) => deliveryUrlProblem(url) === undefined,
       (issue) => (typeof issue.input === "string" ? deliveryUrlProblem(issue.input) : undefined) ?? "must be an https URL",
