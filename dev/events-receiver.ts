@@ -13,6 +13,8 @@ export interface ReceivedEvent {
   sessionId: string;
   status: string;
   verified: boolean;
+  /** The session object's field names, as delivered. */
+  fields: string[];
 }
 
 export interface EventsReceiver {
@@ -34,7 +36,7 @@ export async function startEventsReceiver(options: {
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
-      let event: { type?: string; data?: { object?: { id?: string; status?: string } } };
+      let event: { type?: string; data?: { object?: { id?: string; status?: string; [field: string]: unknown } } };
       try {
         event = webhook.verify(body, headers) as typeof event;
       } catch {
@@ -48,6 +50,7 @@ export async function startEventsReceiver(options: {
         sessionId: event.data?.object?.id ?? "",
         status: event.data?.object?.status ?? "",
         verified: true,
+        fields: Object.keys(event.data?.object ?? {}),
       };
       received.push(entry);
       options.print?.(`[events] ${entry.type} ${entry.sessionId} (${entry.status}) webhook-id ${entry.id}, signature verified`);
