@@ -3,6 +3,7 @@ import { deriveTenantKey, importMasterKey } from "../cache/cache-crypto.ts";
 import type { Deps } from "../deps.ts";
 import type { Env } from "../env.ts";
 import { createLogger, errorFields, parseLogLevel } from "../log/logger.ts";
+import { base64ToBytes, bytesToBase64 } from "../tenancy/key-encryption.ts";
 import { type EventMessage, EventMessageSchema } from "./event-message.ts";
 
 /**
@@ -47,12 +48,6 @@ async function letterKey(env: Env, tenant: string): Promise<CryptoKey | undefine
   return master.ok ? deriveTenantKey(master.key, `events-dlq:${tenant}`) : undefined;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
 async function seal(key: CryptoKey, kvKey: string, object: Record<string, unknown>): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const data = enc.encode(JSON.stringify(object));
@@ -62,12 +57,12 @@ async function seal(key: CryptoKey, kvKey: string, object: Record<string, unknow
   const out = new Uint8Array(IV_BYTES + cipher.byteLength);
   out.set(iv);
   out.set(cipher, IV_BYTES);
-  return toBase64(out);
+  return bytesToBase64(out);
 }
 
 async function open(key: CryptoKey, kvKey: string, sealed: string): Promise<Record<string, unknown> | undefined> {
   try {
-    const bytes = Uint8Array.from(atob(sealed), (c) => c.charCodeAt(0));
+    const bytes = base64ToBytes(sealed);
     const plain = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv: bytes.slice(0, IV_BYTES), additionalData: enc.encode(kvKey) },
       key,

@@ -3,6 +3,7 @@
  * verifies them: `webhook-signature: v1,<base64 HMAC-SHA256>` keyed with the base64-decoded part of
  * the `whsec_…` secret, over `"{webhook-id}.{webhook-timestamp}.{body}"`. WebCrypto only.
  */
+import { base64ToBytes, bytesToBase64 } from "../tenancy/key-encryption.ts";
 
 const SECRET_PREFIX = "whsec_";
 /** The spec's bounds on the decoded secret: shorter is guessable, longer is pointless for HMAC-SHA256. */
@@ -15,7 +16,7 @@ export function signingKeyBytes(secret: string): Uint8Array | undefined {
   const b64 = secret.slice(SECRET_PREFIX.length);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;
   try {
-    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return base64ToBytes(b64);
   } catch {
     return undefined;
   }
@@ -30,17 +31,11 @@ export function signingSecretProblem(secret: string): string | undefined {
   return undefined;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
 /** The `webhook-signature` value for one delivery: `v1,<base64>`. The secret must pass `signingSecretProblem`. */
 export async function signDelivery(secret: string, id: string, timestampSeconds: number, body: string): Promise<string> {
   const keyBytes = signingKeyBytes(secret);
   if (!keyBytes) throw new Error("events signing secret is not whsec_<base64>");
   const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestampSeconds}.${body}`));
-  return `v1,${toBase64(new Uint8Array(mac))}`;
+  return `v1,${bytesToBase64(new Uint8Array(mac))}`;
 }
