@@ -15,6 +15,8 @@ export interface ReceivedEvent {
   verified: boolean;
   /** The session object's field names, as delivered. */
   fields: string[];
+  /** When it arrived (ms since epoch). */
+  at: number;
 }
 
 export interface EventsReceiver {
@@ -51,6 +53,7 @@ export async function startEventsReceiver(options: {
         status: event.data?.object?.status ?? "",
         verified: true,
         fields: Object.keys(event.data?.object ?? {}),
+        at: Date.now(),
       };
       received.push(entry);
       options.print?.(`[events] ${entry.type} ${entry.sessionId} (${entry.status}) webhook-id ${entry.id}, signature verified`);
