@@ -14,6 +14,8 @@ import { isolateCache } from "../../src/cache/isolate-state.ts";
 import type { Deps } from "../../src/deps.ts";
 import type { Env } from "../../src/env.ts";
 import type { EventMessage } from "../../src/events/event-message.ts";
+import { generateKekBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
+import { secretKvKey } from "../../src/tenancy/registry-layout.ts";
 import { DEFAULT_DEAD_LETTER_QUEUE, handleQueueBatch } from "../../src/events/queue-handler.ts";
 import { createHarness, type Harness, PROXY_KEYS, SECRETS, testTenants, WEBHOOK_SECRETS } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
@@ -28,7 +30,9 @@ const DLQ_KV = (workerEnv as unknown as Env).EVENTS_DEAD_LETTERS as KVNamespace;
 
 const SESSION_SECRET = "vs_1Events_secret_test_fake_0123456789";
 const SESSION_URL = "https://verify.stripe.com/start/test_fake_0123456789";
-const logs = useLogCapture({ secrets: [...SECRETS, EVENTS_SECRET, CONNECT_SECRET, ADMIN_KEY, SESSION_SECRET, SESSION_URL] });
+const logs = useLogCapture({
+  secrets: [...SECRETS, EVENTS_SECRET, CONNECT_SECRET, ADMIN_KEY, SESSION_SECRET, SESSION_URL],
+});
 
 beforeEach(async () => {
   const { keys } = await DLQ_KV.list();
@@ -446,6 +450,40 @@ describe("consumer", () => {
     expect((await consume(h4, backend.fetch, message)).explicitAcks).toHaveLength(1);
     expect(backend.received).toHaveLength(1);
     expect(logs.records().filter((r) => r.event === "event_delivery" && r.outcome === "dropped")).toHaveLength(2);
+  });
+
+  it('signs with a secret sealed in the tenant registry (signing_secret: "kv"), opened under TENANT_KEK', async () => {
+    const registry = (workerEnv as unknown as Env).TENANT_REGISTRY as KVNamespace;
+    const kekBase64 = generateKekBase64();
+    const kek = await importKek("test-events", kekBase64);
+    const base = await tenants();
+    const sealedCo = {
+      ...(base.acme as Record<string, unknown>),
+      hosts: ["sealed.acme.test"],
+      server_keys: [],
+      events: { url: RECEIVER, signing_secret: "kv" },
+    };
+    await registry.put("tenant:sealedco", JSON.stringify(sealedCo));
+    await registry.put(
+      secretKvKey("sealedco", "events_secret"),
+      JSON.stringify(await sealSecret(EVENTS_SECRET, { tenant: "sealedco", purpose: "events_signing_secret" }, kek)),
+    );
+    try {
+      const h = await harness({ vars: { TENANT_KEK: kekBase64, TENANT_KEK_ID: "test-events" } });
+      const message: EventMessage = {
+        v: 1,
+        tenant: "sealedco",
+        event_id: "evt_1Sealed",
+        type: VERIFIED,
+        created: 1_800_000_000,
+        object: { id: "vs_1S" },
+      };
+      const backend = receiver();
+      expect((await consume(h, backend.fetch, message)).explicitAcks).toHaveLength(1);
+      expect(verify(backend.received[0])).toMatchObject({ data: { tenant: "sealedco", event_id: "evt_1Sealed" } });
+    } finally {
+      await Promise.all(["tenant:sealedco", secretKvKey("sealedco", "events_secret")].map((k) => registry.delete(k)));
+    }
   });
 
   it("retries (never delivers unsigned) while the signing secret is missing", async () => {
