@@ -322,7 +322,14 @@ describe("producer: the Connect platform endpoint", () => {
   it("relays nothing when two tenants claim the account, and logs an error naming them", async () => {
     const queue = fakeQueue();
     const base = await tenants();
-    const twin = { ...(base.acme as Record<string, unknown>), hosts: ["twin.acme.test"], server_keys: [] };
+    // Another key on the same account (one key and account may serve only one tenant).
+    const acme = base.acme as { stripe: Record<string, unknown> };
+    const twin = {
+      ...acme,
+      hosts: ["twin.acme.test"],
+      server_keys: [],
+      stripe: { ...acme.stripe, secret_key: "STRIPE_KEY_GLOBEX" },
+    };
     const h = await harness({ queue: queue.binding, tenants: { ...base, twin } });
     const res = await deliver(
       h,
