@@ -18,8 +18,11 @@ export const DEMO_CACHE_KEY = "ZGV2LW9ubHktY2FjaGUta2V5LW5vdC1hLXNlY3JldCE=";
  */
 export const DEMO_JWT_SECRET = "dev-only-demo-jwt-secret-not-a-real-secret-0000";
 export const DEMO_JWT_AUDIENCE = "identity-edge-demo";
+/** Signs the demo tenant's event deliveries to the local receiver (dev/events-receiver.ts). */
+export const DEMO_EVENTS_SECRET = `whsec_${btoa("dev-only-demo-events-secret-0000")}`;
 
-export function demoTenants(port: number): Record<string, unknown> {
+/** `eventsUrl`: where the demo tenant's events go (the local receiver); none without it. */
+export function demoTenants(port: number, eventsUrl?: string): Record<string, unknown> {
   const origins = [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
   return {
     [DEMO_TENANT_ID]: {
@@ -49,14 +52,16 @@ export function demoTenants(port: number): Record<string, unknown> {
       },
       server_keys: [{ name: "dev", sha256: DEMO_PROXY_KEY_SHA256 }],
       cache: { list_ttl_seconds: 60 },
+      ...(eventsUrl ? { events: { url: eventsUrl, signing_secret: "DEMO_EVENTS_SECRET" } } : {}),
     },
   };
 }
 
 /** The variables `wrangler dev` gets for the demo (written to an env file it loads). */
-export function demoVars(port: number, stubUrl: string): Record<string, string> {
+export function demoVars(port: number, stubUrl: string, eventsUrl?: string): Record<string, string> {
   return {
-    TENANTS: JSON.stringify(demoTenants(port)),
+    TENANTS: JSON.stringify(demoTenants(port, eventsUrl)),
+    ...(eventsUrl ? { DEMO_EVENTS_SECRET } : {}),
     STRIPE_API_BASE: stubUrl,
     STRIPE_KEY_DEMO: DEMO_STRIPE_KEY,
     STRIPE_WHSEC_DEMO: DEMO_WEBHOOK_SECRET,

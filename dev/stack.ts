@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEMO_TENANT_ID, DEMO_WEBHOOK_SECRET, demoVars } from "./demo-tenant.ts";
+import { DEMO_EVENTS_SECRET, DEMO_TENANT_ID, DEMO_WEBHOOK_SECRET, demoVars } from "./demo-tenant.ts";
+import { type EventsReceiver, startEventsReceiver } from "./events-receiver.ts";
 import { startStubServer, type StubServer } from "./stub/server.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -15,6 +16,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export interface DevStack {
   proxyUrl: string;
   stub: StubServer;
+  /** The demo tenant's backend: receives and verifies its event deliveries (docs/events.md). */
+  events: EventsReceiver;
   /** Everything `wrangler dev` (and so the Worker) printed. */
   output(): string;
   stop(): Promise<void>;
@@ -23,6 +26,8 @@ export interface DevStack {
 export interface DevStackOptions {
   port?: number;
   stubPort?: number;
+  /** The local events receiver's port (default: a free one). */
+  eventsPort?: number;
   /** Extra variables for the Worker (override the demo's). */
   vars?: Record<string, string>;
   /** Print wrangler's output as it comes (npm start) instead of only collecting it (tests). */
@@ -80,16 +85,23 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     webhooks: [{ url: `${proxyUrl}/webhooks/stripe/${DEMO_TENANT_ID}`, secret: DEMO_WEBHOOK_SECRET }],
   });
 
+  const events = await startEventsReceiver({
+    port: options.eventsPort ?? (await freePort()),
+    secret: DEMO_EVENTS_SECRET,
+    ...(options.inherit ? { print: (line: string) => console.log(line) } : {}),
+  });
+
   const stateDir = join(root, ".wrangler", `dev-${port}`);
   mkdirSync(stateDir, { recursive: true });
   const envFile = join(stateDir, "demo.env");
-  writeFileSync(envFile, envFileText({ ...demoVars(port, stub.url), ...options.vars }));
+  writeFileSync(envFile, envFileText({ ...demoVars(port, stub.url, events.url), ...options.vars }));
 
   const persistTo = join(stateDir, "state");
   try {
     await options.beforeStart?.(persistTo);
   } catch (err) {
     await stub.close();
+    await events.close();
     throw err;
   }
 
@@ -139,6 +151,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       clearTimeout(timer);
     }
     await stub.close();
+    await events.close();
   };
   try {
     await waitForHealth(proxyUrl, child, 90_000);
@@ -146,5 +159,5 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     await stop();
     throw new Error(`${(err as Error).message}\n${output.slice(-4000)}`);
   }
-  return { proxyUrl, stub, output: () => output, stop };
+  return { proxyUrl, stub, events, output: () => output, stop };
 }

@@ -8,7 +8,7 @@ import { startDevStack } from "./stack.ts";
 const port = Number(process.env.PORT ?? 8787);
 const stubPort = Number(process.env.STUB_PORT ?? 12111);
 
-const stack = await startDevStack({ port, stubPort, inherit: true });
+const stack = await startDevStack({ port, stubPort, eventsPort: Number(process.env.EVENTS_PORT ?? 12112), inherit: true });
 const base = `http://localhost:${port}`;
 console.log(`
 identity-edge is running (demo tenant, local Stripe Identity stub at ${stack.stub.url})
@@ -16,6 +16,8 @@ identity-edge is running (demo tenant, local Stripe Identity stub at ${stack.stu
   Proxy:        ${base}
   Demo page:    ${base}/demo/  (sign in as any name: a dev-only login)
   Dev proxy key (dev only, never deploy it): ${DEMO_PROXY_KEY}
+  Events:       the demo tenant's verification events go, signed, to ${stack.events.url}
+                (each delivery is verified with standardwebhooks and printed as [events] …)
 
   curl:
     curl ${base}/v1/identity/verification_sessions -u ${DEMO_PROXY_KEY}: -d type=document

@@ -34,7 +34,8 @@ export function generateTenantConfigJsonSchema(): string {
       "Tenant id -> tenant config. Generated from src/config/schema.ts by `npm run schema`; do not edit. " +
       "Also enforced by `npm run check:config` and at run time, beyond this schema: return_urls entries are canonical " +
       "https URLs (http only for localhost/127.0.0.1) without userinfo, query or fragment; default_return_url matches an " +
-      "entry of return_urls; browser origins are https (http only for localhost/127.0.0.1); no secrets pasted as values; " +
+      "entry of return_urls; browser origins are https (http only for localhost/127.0.0.1); events.url is https (http only " +
+      "for localhost/127.0.0.1) without userinfo or fragment; no secrets pasted as values; " +
       "no two tenants share a host and overlapping path prefix or a server key hash. See docs/tenant-config.md.",
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema")),
   };

@@ -29,6 +29,14 @@ export interface Env {
   RATE_LIMITER?: RateLimit;
   /** Rate Limiting binding for server callers (per tenant and proxy key); optional. */
   SERVER_RATE_LIMITER?: RateLimit;
+  /** Queue of verified Stripe events to relay to tenants (src/events, docs/events.md); optional. */
+  EVENTS?: Queue<unknown>;
+  /** Where the dead-letter consumer keeps events it could not deliver (docs/events.md). */
+  EVENTS_DEAD_LETTERS?: KVNamespace;
+  /** Secret: operator key for the dead-letter admin endpoint; without it the endpoint does not exist. */
+  EVENTS_ADMIN_KEY?: string;
+  /** Secret: the signing secret of the Connect platform endpoint `/webhooks/stripe/connect`. */
+  STRIPE_CONNECT_WEBHOOK_SECRET?: string;
   [binding: string]: unknown;
 }
 

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   tenant_misconfigured: 500,
   upstream_unavailable: 502,
   upstream_timeout: 504,
+  /** An event could not be put on the EVENTS queue: Stripe retries the webhook. */
+  event_queue_unavailable: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

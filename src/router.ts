@@ -10,6 +10,8 @@ import { handleCachePurge } from "./cache/purge.ts";
 import { handleStripeWebhook } from "./webhooks/stripe-webhook.ts";
 import { UpstreamFailure } from "./stripe/upstream.ts";
 import { handleDemoRequest } from "./demo/routes.ts";
+import { handleConnectWebhook } from "./events/connect-webhook.ts";
+import { handleDeadLetterAdmin } from "./events/admin.ts";
 
 /**
  * The map of the product. Every request gets a request id and one access-log line; every error
@@ -24,6 +26,9 @@ const router = Router<IRequest, [RequestState]>({
 router.get("/healthz", () => Response.json({ status: "ok" }, { headers: { "Cache-Control": "no-store" } }));
 // CORS preflights from a tenant's extra browser origins (same-origin pages never send one).
 router.options("*", (request, state) => handlePreflight(request, state));
+// Before the per-tenant route: `connect` is the Connect platform endpoint, never a tenant id.
+router.post("/webhooks/stripe/connect", (request, state) => handleConnectWebhook(request, state));
+router.all("/admin/events/dead-letters*", (request, state) => handleDeadLetterAdmin(request, state));
 router.post("/webhooks/stripe/:tenant_id", (request, state) =>
   handleStripeWebhook(String(request.params.tenant_id), request, state),
 );

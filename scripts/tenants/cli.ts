@@ -44,6 +44,8 @@ Commands
                                     the same for its Stripe webhook signing secret (whsec_...)
   set-jwt-secret <id> [--from-env VAR]
                                     the same for its HS256 end-user JWT secret (32+ bytes)
+  set-events-secret <id> [--from-env VAR]
+                                    the same for its events signing secret (whsec_<base64>)
   rotate-kek                        re-seal every stored secret under TENANT_KEK (old KEK in
                                     TENANT_KEK_PREVIOUS / TENANT_KEK_PREVIOUS_ID)
   generate-kek                      print a new random KEK (for wrangler secret put TENANT_KEK)
@@ -170,7 +172,8 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
       }
       case "set-stripe-key":
       case "set-webhook-secret":
-      case "set-jwt-secret": {
+      case "set-jwt-secret":
+      case "set-events-secret": {
         const kind = SECRET_KINDS.find((k) => SECRET_KIND_INFO[k].command === command) ?? "stripe_key";
         const [id = ""] = need(args, 1, `${command} <id>`);
         return await setSecret(store, where, id, kind, values["from-env"], dryRun, io);

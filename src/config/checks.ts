@@ -25,6 +25,9 @@ export function checkTenants(raw: unknown, options: { stripeKeyFingerprints?: Re
         message: "tenant ids are lowercase letters, digits, - and _ (at most 63, starting with a letter or digit)",
       });
     }
+    // `/webhooks/stripe/connect` is the Connect platform endpoint (docs/events.md), not this tenant's.
+    if (id === "connect")
+      issues.push({ path: formatPath([id]), message: "is reserved (/webhooks/stripe/connect is the Connect platform endpoint)" });
     const result = v.safeParse(TenantConfigSchema, config, PARSE_CONFIG);
     if (!result.success) {
       for (const issue of result.issues) {

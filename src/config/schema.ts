@@ -2,6 +2,7 @@ import * as v from "valibot";
 import { checkReturnUrl, LOCAL_HTTP_HOSTS, parseAllowListEntry } from "../policy/return-url.ts";
 import { ANY_VERSION, STRIPE_VERSION } from "../stripe/api-version.ts";
 import { OPERATION_NAMES } from "../stripe/operations.ts";
+import { deliveryUrlProblem, IDENTITY_EVENT_TYPES } from "../events/events-config.ts";
 
 /**
  * The tenant config contract (v1): one schema, used by the Worker at run time, by `npm run
@@ -176,6 +177,27 @@ const Cache = v.strictObject({
   list_ttl_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(MIN_LIST_TTL_SECONDS), v.maxValue(86_400)), 60),
 });
 
+/**
+ * Verified Identity events relayed to the tenant's backend (docs/events.md): `url` receives signed
+ * POSTs; `signing_secret` names the binding holding the `whsec_<base64>` secret, or is `"kv"` for
+ * the secret sealed in the tenant registry (so a binding cannot be called `kv`); `types` narrows the
+ * events (default: every `identity.verification_session.*`).
+ */
+const Events = v.strictObject({
+  url: v.pipe(
+    v.string(),
+    v.maxLength(2048, "must be at most 2048 characters"),
+    v.url("must be an absolute URL"),
+    v.regex(/^https?:\/\//, "must be https (http only for localhost/127.0.0.1)"),
+    v.check(
+      (url) => deliveryUrlProblem(url) === undefined,
+      (issue) => (typeof issue.input === "string" ? deliveryUrlProblem(issue.input) : undefined) ?? "must be an https URL",
+    ),
+  ),
+  signing_secret: BindingName,
+  types: v.optional(v.pipe(v.array(v.picklist(IDENTITY_EVENT_TYPES)), v.minLength(1, "must list at least one event type"))),
+});
+
 export const TenantIdSchema = v.pipe(
   v.string(),
   v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "tenant ids are lowercase letters, digits, - and _"),
@@ -189,6 +211,7 @@ export const TenantConfigSchema = v.strictObject({
   browser: v.optional(Browser),
   server_keys: v.optional(v.array(ServerKey), []),
   cache: v.optional(Cache, { list_ttl_seconds: 60 }),
+  events: v.optional(Events),
 });
 
 export type TenantConfig = v.InferOutput<typeof TenantConfigSchema>;

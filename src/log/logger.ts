@@ -45,6 +45,15 @@ export interface EventFields {
   error_message?: string;
   stack?: string;
   detail?: string;
+  /** Event relay (src/events): the Stripe event id and type, never the event's content. */
+  event_id?: string;
+  event_type?: string;
+  /** Event relay: the receiver's HTTP status (0: no answer), the attempt number, its duration. */
+  status?: number;
+  attempt?: number;
+  duration_ms?: number;
+  /** Event relay: what became of the attempt (delivered, retry, dropped, dead_lettered, ...). */
+  outcome?: string;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -62,6 +71,8 @@ export type LogSink = (line: string, record: LogRecord) => void;
 export interface Logger {
   /** The access line: level `info`, or `error` when the status is 5xx. */
   access(fields: AccessLogFields): void;
+  /** A routine event worth keeping (an event delivered to a tenant). */
+  info(event: string, fields?: EventFields): void;
   warn(event: string, fields?: EventFields): void;
   error(event: string, fields?: EventFields): void;
   debug(event: string, fields?: EventFields): void;
@@ -107,6 +118,12 @@ const EVENT_RULES = {
   error_message: TEXT,
   stack: TEXT,
   detail: TEXT,
+  event_id: SHORT,
+  event_type: SHORT,
+  status: INTEGER,
+  attempt: INTEGER,
+  duration_ms: NUMBER,
+  outcome: SHORT,
 } as const satisfies Record<keyof EventFields, FieldRule>;
 
 /** Event names are code literals in snake_case; anything else is replaced, never logged. */
@@ -141,6 +158,7 @@ export function createLogger(level: LogLevel, sink: LogSink, now: () => number =
       const status = picked.status;
       write(typeof status === "number" && status >= 500 ? "error" : "info", "request", picked);
     },
+    info: event("info"),
     warn: event("warn"),
     error: event("error"),
     debug: event("debug"),

@@ -68,3 +68,12 @@ export function parseIndexValue<T>(schema: v.GenericSchema<unknown, T>, text: st
   const result = v.safeParse(schema, raw);
   return result.success ? result.output : undefined;
 }
+
+/**
+ * `account:{acct_…}` → `["tenant-a", …]`: the registry tenants whose `stripe.account` is that
+ * connected account, for routing the Connect platform webhook (src/events/connect-routing.ts). Like
+ * the other indexes it only says where to look: each tenant's own config must still name the account.
+ */
+export const ACCOUNT_PREFIX = "account:";
+export const accountKvKey = (account: string): string => `${ACCOUNT_PREFIX}${account}`;
+export const AccountIndexSchema = v.array(TenantRef);

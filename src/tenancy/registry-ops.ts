@@ -4,6 +4,8 @@ import { TenantIdSchema } from "../config/schema.ts";
 import * as v from "valibot";
 import { type Kek, parseSealedSecret, resealSecret, type SealedSecret } from "./key-encryption.ts";
 import {
+  AccountIndexSchema,
+  accountKvKey,
   type HostIndex,
   HostIndexSchema,
   hostKvKey,
@@ -83,6 +85,11 @@ function keysOf(config: unknown): { name: string; sha256: string }[] {
   );
 }
 
+function accountOf(config: unknown): string | undefined {
+  const stripe = isObject(config) && isObject(config.stripe) ? config.stripe : undefined;
+  return typeof stripe?.account === "string" ? stripe.account : undefined;
+}
+
 /** Browsers omit :443, so `a.test` and `a.test:443` are one Host for conflict checks. */
 function hostVariants(host: string): string[] {
   return host.endsWith(":443") ? [host, host.slice(0, -4)] : [host, `${host}:443`];
@@ -118,7 +125,8 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
   const nextHostKeys = hostsOf(next).flatMap(hostVariants).map(hostKvKey);
   const nextKeyKeys = keysOf(next).map((k) => proxyKeyKvKey(k.sha256));
   const secretKeys = SECRET_KINDS.map((kind) => secretKvKey(id, kind));
-  const first = await reader.getMany([tenantKvKey(id), ...secretKeys, ...nextHostKeys, ...nextKeyKeys]);
+  const nextAccountKeys = [accountOf(next) ?? []].flat().map(accountKvKey);
+  const first = await reader.getMany([tenantKvKey(id), ...secretKeys, ...nextHostKeys, ...nextKeyKeys, ...nextAccountKeys]);
   const oldText = first.get(tenantKvKey(id)) ?? null;
   const old = parseJson(oldText);
   if (next === undefined && oldText === null) return fail(id, "no such tenant in the registry");
@@ -130,7 +138,10 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
   const fingerprint = sealedKeyFingerprint(first.get(secretKvKey(id, "stripe_key")));
   const [oldReach, nextReach] = [await reachKvKey(old, fingerprint), await reachKvKey(next, fingerprint)];
   const reachKeys = [oldReach, nextReach].filter((k): k is string => k !== undefined);
-  const rest = [...hosts.map(hostKvKey), ...hashes.map(proxyKeyKvKey), ...reachKeys].filter((k) => !first.has(k));
+  const accounts = [...new Set([accountOf(old), accountOf(next)].flatMap((a) => a ?? []))];
+  const rest = [...hosts.map(hostKvKey), ...hashes.map(proxyKeyKvKey), ...reachKeys, ...accounts.map(accountKvKey)].filter(
+    (k) => !first.has(k),
+  );
   const index = new Map([...first, ...(rest.length > 0 ? await reader.getMany(rest) : [])]);
 
   const hostIndex = (host: string): HostIndex => {
@@ -222,6 +233,29 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
   }
 
   changes.push(...reachIndexChanges(id, oldReach, nextReach, index));
+
+  // Account index (Connect routing, src/events): our id is listed under exactly the account of `next`.
+  for (const account of accounts) {
+    const text = index.get(accountKvKey(account)) ?? null;
+    const current = text === null ? [] : (parseIndexValue(AccountIndexSchema, text) ?? []);
+    const kept = current.filter((t) => t !== id);
+    const wanted = (accountOf(next) === account ? [...kept, id] : kept).sort();
+    if (text !== null && JSON.stringify([...current].sort()) === JSON.stringify(wanted)) continue;
+    if (wanted.length === 0) {
+      if (text !== null) changes.push({ op: "delete", key: accountKvKey(account), summary: `unindex account ${account}` });
+    } else {
+      changes.push({
+        op: "put",
+        key: accountKvKey(account),
+        value: JSON.stringify(wanted),
+        summary: `index account ${account} → ${wanted.join(", ")}`,
+      });
+    }
+    if (wanted.length > 1 && accountOf(next) === account)
+      notes.push(
+        `tenants ${wanted.join(", ")} share stripe.account ${account}: Connect events for it are not relayed (docs/events.md)`,
+      );
+  }
 
   // Secrets: all of them go with the tenant; a config that points at one not stored yet gets a note.
   const stored = (kind: SecretKind) => (first.get(secretKvKey(id, kind)) ?? null) !== null;

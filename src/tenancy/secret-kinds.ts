@@ -1,9 +1,10 @@
 /**
- * The three secrets a tenant can have, and what each needs. Every one can live in a Worker binding
+ * The four secrets a tenant can have, and what each needs. Every one can live in a Worker binding
  * named by the config (a handful of tenants) or sealed in the tenant registry (`..._ref: "kv"`; any
  * number of tenants: Workers allow 128 bindings in all). The Worker (reading and checking them) and
  * the operator CLI (checking and sealing them) both read this one table.
  */
+import { signingSecretProblem } from "../events/signing.ts";
 
 /** The shape of a Stripe secret or restricted key (the CLI checks keys it seals with it too). */
 export const STRIPE_SECRET = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
@@ -11,11 +12,11 @@ export const STRIPE_SECRET = /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/;
 /** HMAC keys shorter than this are brute-forceable offline from any token they signed. */
 export const MIN_HS256_SECRET_BYTES = 32;
 
-export const SECRET_KINDS = ["stripe_key", "webhook_secret", "jwt_hs256_secret"] as const;
+export const SECRET_KINDS = ["stripe_key", "webhook_secret", "jwt_hs256_secret", "events_secret"] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
 
 /** What a sealed secret is bound to (part of its AAD): a value sealed for one kind never opens as another. */
-export type SecretPurpose = "stripe_secret_key" | "webhook_secret" | "jwt_hs256_secret";
+export type SecretPurpose = "stripe_secret_key" | "webhook_secret" | "jwt_hs256_secret" | "events_signing_secret";
 
 export interface SecretKindInfo {
   purpose: SecretPurpose;
@@ -57,6 +58,16 @@ export const SECRET_KIND_INFO: Record<SecretKind, SecretKindInfo> = {
       new TextEncoder().encode(value).length >= MIN_HS256_SECRET_BYTES
         ? undefined
         : `is shorter than ${MIN_HS256_SECRET_BYTES} bytes`,
+  },
+  // Signs the deliveries of src/events to the tenant's backend. Its binding-name field and its "kv"
+  // marker are the same field (`events.signing_secret`), so both paths name it.
+  events_secret: {
+    purpose: "events_signing_secret",
+    label: "events signing secret",
+    command: "set-events-secret",
+    refPath: "events.signing_secret",
+    bindingPath: "events.signing_secret",
+    problem: signingSecretProblem,
   },
 };
 

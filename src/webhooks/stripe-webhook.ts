@@ -2,6 +2,7 @@ import { invalidateTenantLists } from "../cache/invalidation.ts";
 import { TenantIdSchema } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
 import { ProxyError } from "../errors.ts";
+import { relayTenantEvent } from "../events/relay.ts";
 import { readBoundedText } from "../http/read-body.ts";
 import { tenantDirectory } from "../tenancy/directory.ts";
 import { lookupTenantSecret, webhookSecretSource } from "../tenancy/tenant-secrets.ts";
@@ -15,7 +16,7 @@ export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
 const INVALIDATING_EVENT_PREFIX = "identity.verification_session.";
 
 /** The one refusal every unverifiable delivery gets, whatever the cause (Stripe's SDK wording). */
-function signatureInvalid(): ProxyError {
+export function signatureInvalid(): ProxyError {
   return new ProxyError("signature_invalid", "No signatures found matching the expected signature for payload.");
 }
 
@@ -64,6 +65,8 @@ export async function handleStripeWebhook(tenantParam: string, request: Request,
   if (type === undefined) throw new ProxyError("parameter_invalid", "The webhook payload is not a Stripe event.");
   if (type.startsWith(INVALIDATING_EVENT_PREFIX)) invalidateTenantLists(tenantParam, state);
   else state.log.debug("webhook_ignored", { request_id: state.requestId, tenant: tenantParam, detail: type });
+  // Acknowledged only once queued (src/events): a failed send answers 503 and Stripe redelivers.
+  await relayTenantEvent(tenantParam, payload, state);
   return Response.json({ received: true }, { headers: { "Cache-Control": "no-store" } });
 }
 
@@ -81,12 +84,12 @@ async function webhookSecretFor(tenantParam: string, state: RequestState): Promi
 
 let decoy: string | undefined;
 /** A random secret no delivery can match, so refusing an unknown tenant costs what refusing a bad signature does. */
-function decoySecret(): string {
+export function decoySecret(): string {
   decoy ??= `whsec_decoy_${crypto.randomUUID()}`;
   return decoy;
 }
 
-function describeFailure(reason: SignatureFailure): string {
+export function describeFailure(reason: SignatureFailure): string {
   switch (reason) {
     case "missing_header":
       return "no Stripe-Signature header";

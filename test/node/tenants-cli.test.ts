@@ -14,7 +14,7 @@ import { type CliIo, parseDotenv, runTenantsCli } from "../../scripts/tenants/cl
 import { sha256Hex } from "../../src/auth/server-key.ts";
 import { generateKekBase64, parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
 import { KvTenantRegistry } from "../../src/tenancy/registry-kv.ts";
-import { hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import { accountKvKey, hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
 import { findSecretLeaks } from "../helpers/log-capture.ts";
 
@@ -80,13 +80,13 @@ describe("tenants CLI, in-memory store", () => {
   it("put --dry-run prints the plan and writes nothing; put writes the config and its index", async () => {
     const dry = await run(["put", "acme", join(dir, "acme.json"), "--dry-run"]);
     expect(dry.code).toBe(0);
-    expect(dry.err).toContain("Would apply 2 change(s)");
+    expect(dry.err).toContain("Would apply 3 change(s)"); // config, host index, account index
     expect(dry.err).toContain(`put    ${tenantKvKey("acme")}`);
     expect(dry.err).toContain("set-stripe-key acme"); // a kv-keyed tenant without a key yet
     expect(store.data.size).toBe(0);
 
     expect((await run(["put", "acme", join(dir, "acme.json")])).code).toBe(0);
-    expect([...store.data.keys()].sort()).toEqual([hostKvKey("app.acme.test"), tenantKvKey("acme")]);
+    expect([...store.data.keys()].sort()).toEqual([accountKvKey("acct_1Acme"), hostKvKey("app.acme.test"), tenantKvKey("acme")]);
     expect((await run(["put", "acme", join(dir, "acme.json")])).err).toContain("No change needed");
   });
 
@@ -254,7 +254,7 @@ describe("tenants CLI against wrangler's local KV state (offline, no account)", 
 
     const dry = await cli(["put", "acme", join(dir, "acme.json"), "--dry-run", ...local]);
     expect(dry.code, dry.err).toBe(0);
-    expect(dry.err).toContain("Would apply 2 change(s) to TENANT_REGISTRY, local state in");
+    expect(dry.err).toContain("Would apply 3 change(s) to TENANT_REGISTRY, local state in");
 
     expect((await cli(["list", ...local])).out.trim()).toBe("");
     const put = await cli(["put", "acme", join(dir, "acme.json"), ...local]);

@@ -255,6 +255,16 @@ describe("checkTenants: problems, with their paths", () => {
     ).toBe(true);
   });
 
+  it("reserves the tenant id connect (the Connect platform webhook endpoint) and flags a pasted events secret", () => {
+    expect(checkTenants({ connect: tenant() })).toEqual([
+      { path: "connect", message: "is reserved (/webhooks/stripe/connect is the Connect platform endpoint)" },
+    ]);
+    const pasted = `whsec_${btoa("test-fake-events-secret-32-bytes")}`;
+    const issues = checkTenants({ acme: tenant({ events: { url: "https://b.acme.test/events", signing_secret: pasted } }) });
+    expect(issues.map((i) => i.path)).toContain("acme.events.signing_secret");
+    expect(JSON.stringify(issues)).not.toContain(pasted);
+  });
+
   it("never echoes a pasted secret", () => {
     const secret = "sk_live_51HxAbCdEfGh0123456789";
     const issues = checkTenants({ acme: tenant({ stripe: { secret_key: secret } }) });

@@ -184,7 +184,7 @@ describe("event lines", () => {
       request_id: "req_1",
       headers: { authorization: "x" },
       body: "y",
-      status: 500,
+      url: "https://backend.example/hook?token=z",
     } as unknown as EventFields);
     expect(Object.keys(parsed()[0] ?? {}).sort()).toEqual(["event", "level", "request_id", "time"]);
   });

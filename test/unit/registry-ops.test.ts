@@ -1,6 +1,13 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { bytesToBase64, importKek, openSecret, sealSecret, stripeKeyFingerprint } from "../../src/tenancy/key-encryption.ts";
-import { hostKvKey, parseSecretKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
+import {
+  accountKvKey,
+  hostKvKey,
+  parseSecretKvKey,
+  proxyKeyKvKey,
+  secretKvKey,
+  tenantKvKey,
+} from "../../src/tenancy/registry-layout.ts";
 import { SECRET_KIND_INFO, SECRET_KINDS } from "../../src/tenancy/secret-kinds.ts";
 import {
   listTenantIds,
@@ -17,6 +24,7 @@ import { reachKvKey } from "../../src/tenancy/stripe-reach-index.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
 
 let store: MemoryKvStore;
+const accountOf = (config: unknown): string => String((config as { stripe: { account: string } }).stripe.account);
 const json = (key: string): unknown => {
   const text = store.data.get(key);
   return text === undefined ? undefined : JSON.parse(text);
@@ -71,6 +79,7 @@ describe("planPut", () => {
       `put ${hostKvKey("b.test")}`,
       `put ${proxyKeyKvKey(fakeHash(1))}`,
       `put ${await reachKvKey(config, undefined)}`,
+      `put ${accountKvKey(accountOf(config))}`,
     ]);
     expect(json(hostKvKey("a.test"))).toEqual([{ tenant: "acme", prefix: "/id" }]);
     expect(json(proxyKeyKvKey(fakeHash(1)))).toEqual({ tenant: "acme", name: "backend" });
@@ -98,6 +107,8 @@ describe("planPut", () => {
         `delete ${proxyKeyKvKey(fakeHash(1))}`,
         `put ${await reachKvKey(after, undefined)}`,
         `delete ${await reachKvKey(before, undefined)}`,
+        `put ${accountKvKey(accountOf(after))}`,
+        `delete ${accountKvKey(accountOf(before))}`,
       ].sort(),
     );
     expect(plan.notes).toContain("revokes proxy key acme/old");
@@ -227,6 +238,36 @@ describe("planPut", () => {
   });
 });
 
+describe("account index (Connect routing of events)", () => {
+  // Two tenants may share an account only through different keys (one key and account, one tenant).
+  const withAccount = (account: string, key = "STRIPE_KEY_A") => tenantConfig({ stripe: { secret_key: key, account } });
+
+  it("lists each tenant under its stripe.account, moves it when the account changes, drops it on delete", async () => {
+    const first = await apply(planPut(store, "acme", withAccount("acct_1One")));
+    expect(ops(first)).toContain("put account:acct_1One");
+    expect(json("account:acct_1One")).toEqual(["acme"]);
+    await apply(planPut(store, "globex", withAccount("acct_1One", "STRIPE_KEY_B")));
+    expect(json("account:acct_1One")).toEqual(["acme", "globex"]);
+
+    const moved = await apply(planPut(store, "acme", withAccount("acct_1Two")));
+    expect(ops(moved).filter((op) => op.includes("account:"))).toEqual(["put account:acct_1One", "put account:acct_1Two"]);
+    expect(json("account:acct_1One")).toEqual(["globex"]);
+    expect(json("account:acct_1Two")).toEqual(["acme"]);
+    expect((await planPut(store, "acme", withAccount("acct_1Two"))).changes).toEqual([]);
+
+    await apply(planDelete(store, "globex"));
+    expect(store.data.has("account:acct_1One")).toBe(false);
+    await apply(planPut(store, "acme", tenantConfig()));
+    expect(store.data.has("account:acct_1Two")).toBe(false);
+  });
+
+  it("notes two tenants sharing an account: their Connect events are not relayed", async () => {
+    await apply(planPut(store, "acme", withAccount("acct_1Shared")));
+    const plan = await apply(planPut(store, "globex", withAccount("acct_1Shared", "STRIPE_KEY_B")));
+    expect(plan.notes.join("\n")).toMatch(/acme, globex share stripe.account acct_1Shared/);
+  });
+});
+
 describe("planDelete", () => {
   it("removes the config, its index entries and its sealed key, and nothing of others", async () => {
     await apply(
@@ -252,6 +293,7 @@ describe("planDelete", () => {
         tenantKvKey("globex"),
         ...SECRET_KINDS.map((kind) => secretKvKey("globex", kind)),
         String(await reachKvKey(json(tenantKvKey("globex")), undefined)),
+        accountKvKey(accountOf(json(tenantKvKey("globex")))),
       ].sort(),
     );
     expectConsistent();
@@ -398,7 +440,12 @@ describe("planSetSecret / planRotateKek", () => {
 
   it("rotation re-seals every kind of secret under its own purpose", async () => {
     const [oldKek, newKek] = [await kek("old", 1), await kek("new", 2)];
-    const values = { stripe_key: STRIPE_KEY, webhook_secret: "whsec_test_fake_rotate", jwt_hs256_secret: "x".repeat(40) };
+    const values = {
+      stripe_key: STRIPE_KEY,
+      webhook_secret: "whsec_test_fake_rotate",
+      jwt_hs256_secret: "x".repeat(40),
+      events_secret: `whsec_${btoa("test-fake-events-secret-32-bytes")}`,
+    };
     await seedTenant(store, "acme", tenantConfig());
     for (const kind of SECRET_KINDS) {
       const sealed = await sealSecret(values[kind], { tenant: "acme", purpose: SECRET_KIND_INFO[kind].purpose }, oldKek);
