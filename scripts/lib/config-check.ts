@@ -4,7 +4,8 @@
  * `npm run tenants -- put` takes it), or a dotenv file's TENANTS line (.dev.vars). The rules are
  * src/config/checks.ts, the Worker's own; this module finds the value, says which shape it saw,
  * words the validator's messages for people, and adds deploy warnings (no tenants, placeholder KV
- * namespace ids). Every problem is listed at once.
+ * namespace ids). Every problem is listed at once. No tenants is not a warning when a real
+ * TENANT_REGISTRY namespace is bound (the tenants are then in KV, docs/tenants.md).
  *
  * Exit codes: 0 valid (warnings allowed unless `strict`), 1 problems (or warnings under `strict`),
  * 2 unreadable input or bad usage (including an `--env` that wrangler.toml does not define).
@@ -40,6 +41,8 @@ interface Found {
   /** What was read, when it is not plainly a TENANTS map. */
   note?: string;
   warnings: string[];
+  /** A TENANT_REGISTRY namespace with a real id is bound: tenants may all live there. */
+  registry?: boolean;
 }
 
 type Read = { ok: true; found: Found } | { ok: false; message: string };
@@ -167,7 +170,8 @@ async function readWrangler(path: string, env: string | undefined): Promise<Read
       (ns) =>
         `KV namespace ${ns.binding ?? "?"} has the placeholder id ${ns.id}: create it (wrangler kv namespace create ${ns.binding ?? "NAME"}) and put its id in ${path}`,
     );
-  return { ok: true, found: { label, value: section.vars?.TENANTS, warnings } };
+  const registry = (section.kv_namespaces ?? []).some((ns) => ns.binding === "TENANT_REGISTRY" && !isPlaceholderId(ns.id));
+  return { ok: true, found: { label, value: section.vars?.TENANTS, warnings, registry } };
 }
 
 /** valibot's wording → a sentence for the person fixing the file. Unknown messages pass unchanged. */
@@ -222,7 +226,9 @@ export async function checkConfig(request: CheckRequest): Promise<CheckReport> {
   const warnings = [...found.warnings];
   const valueRead = readTenantsValue(found.value);
   const ids = valueRead.ok ? Object.keys(valueRead.value) : [];
-  if (issues.length === 0 && ids.length === 0) {
+  if (issues.length === 0 && ids.length === 0 && found.registry) {
+    out.push(`${found.label}: no tenants here; they are served from the KV tenant registry (TENANT_REGISTRY, npm run tenants)`);
+  } else if (issues.length === 0 && ids.length === 0) {
     warnings.unshift(
       found.value === undefined && request.file === undefined
         ? `${found.label} is not set: fine if TENANTS is a secret or every tenant is in the KV registry, otherwise the Worker serves nobody`

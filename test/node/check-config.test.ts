@@ -129,6 +129,13 @@ describe("check:config on wrangler configs", () => {
     expect(r.stderr).toContain("3 warnings, which stop a deploy");
   });
 
+  it("does not warn about an empty TENANTS when a real tenant registry namespace is bound", () => {
+    const r = checkConfig("--config", fixture("wrangler.registry.toml"), "--strict");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("no tenants here; they are served from the KV tenant registry");
+  });
+
   it("exits 2 on an --env that the wrangler config does not define, naming the ones it does", () => {
     const r = checkConfig("--config", fixture("wrangler.valid.toml"), "--env", "production");
     expect(r.code).toBe(2);
