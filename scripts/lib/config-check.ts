@@ -171,7 +171,14 @@ async function readWrangler(path: string, env: string | undefined): Promise<Read
         `KV namespace ${ns.binding ?? "?"} has the placeholder id ${ns.id}: create it (wrangler kv namespace create ${ns.binding ?? "NAME"}) and put its id in ${path}`,
     );
   const registry = (section.kv_namespaces ?? []).some((ns) => ns.binding === "TENANT_REGISTRY" && !isPlaceholderId(ns.id));
-  return { ok: true, found: { label, value: section.vars?.TENANTS, warnings, registry } };
+  let value = section.vars?.TENANTS;
+  if (typeof value === "string" && value.trim() !== "") {
+    // TENANTS written as a JSON string: say where in that string it breaks.
+    const parsed = parseJson(value);
+    if (!parsed.ok) return { ok: false, message: `${label} is not valid JSON: ${parsed.message} (of the string)` };
+    value = parsed.value;
+  }
+  return { ok: true, found: { label, value, warnings, registry } };
 }
 
 /** valibot's wording → a sentence for the person fixing the file. Unknown messages pass unchanged. */

@@ -108,6 +108,15 @@ describe("check:config on wrangler configs", () => {
     expect(r.stderr).toContain("warning: test/fixtures/config/wrangler.no-tenants.toml [vars] TENANTS is not set");
   });
 
+  it("gives the line and column where a TENANTS JSON string breaks", () => {
+    const r = checkConfig("--config", fixture("wrangler.bad-json.toml"));
+    expect(r.code).toBe(2);
+    // The trailing comma after the hosts list: line 4 of the string, where `}` stands.
+    expect(r.stderr.trim()).toBe(
+      "test/fixtures/config/wrangler.bad-json.toml [vars] TENANTS is not valid JSON: line 4, column 3: Expected double-quoted property name (of the string)",
+    );
+  });
+
   it("exits 2 on unreadable TOML", () => {
     const r = checkConfig("--config", fixture("wrangler.broken.toml"));
     expect(r.code).toBe(2);
