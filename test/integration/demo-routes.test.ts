@@ -33,7 +33,7 @@ function tenants(): Record<string, unknown> {
     // Trusts a real identity provider: the dev login must never sign for it, even with its secret at hand.
     realidp: {
       hosts: [REAL_IDP_HOST],
-      stripe,
+      stripe: { ...stripe, account: "acct_1RealIdp" },
       verification,
       browser: { auth: { type: "jwt", issuer: ACME_JWT_ISSUER, audience: ACME_JWT_AUDIENCE, hs256_secret: "DEMO_JWT_SECRET" } },
     },
@@ -63,7 +63,8 @@ describe("gating", () => {
       const h = await harness(vars);
       const page = await h.call("/demo/", { host: HOST });
       expect(page.status).toBe(404);
-      expect(((await page.json()) as { error: { code: string } }).error.code).toBe("resource_missing");
+      // Stripe's unknown-URL 404: a message, no code (issue 15 point 10).
+      expect(((await page.json()) as { error: { message: string } }).error.message).toMatch(/^Unrecognized request URL/);
       expect((await login(h, '{"user":"alice"}')).status).toBe(404);
     }
   });
