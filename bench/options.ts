@@ -1,3 +1,5 @@
+import { parseCommandLine, positiveNumber, usageError } from "../scripts/lib/args.ts";
+
 /** Command-line flags of `npm run bench` (bench/run.ts). */
 export interface BenchOptions {
   /** Seconds per measured run. */
@@ -14,7 +16,7 @@ export interface BenchOptions {
   /** Unmeasured iterations per CPU case first, so V8 optimizes the code. */
   cpuWarmup: number;
   quick: boolean;
-  /** Markdown report to write (BENCHMARKS.md for a full run; none for --quick unless given). */
+  /** Markdown report to write: only when asked (--write for BENCHMARKS.md, --out FILE, --render). */
   out: string | undefined;
   /** Machine-readable results to write. */
   json: string | undefined;
@@ -26,96 +28,60 @@ export interface BenchOptions {
   render: string | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--connections N] [--warmup S]
-                           [--cpu-samples N] [--out FILE | --no-out] [--json FILE] [--no-build] [--only id,id]
+const CLI = {
+  command: "npm run bench --",
+  usage: `usage: npm run bench -- [--quick] [--write | --out FILE] [--duration S] [--rounds N] [--connections N]
+                           [--warmup S] [--cpu-samples N] [--json FILE] [--no-build] [--only id,id]
                            [--render RESULTS.json]
-  default: 5 rounds x 3 s per row, 10 connections, writes BENCHMARKS.md
-  --quick: 1 round x 0.4 s per row and connection count, short CPU sampling, no report unless --out
-  --render: rewrite the report from a --json results file (keeps BENCHMARKS.md's analysis block)`;
 
-function positive(name: string, value: string | undefined, integer: boolean): number {
-  const n = Number(value);
-  if (value === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
-    throw new Error(`${name} needs a positive ${integer ? "integer" : "number"}\n${USAGE}`);
-  return n;
-}
+Measures the proxy against baselines in workerd and prints a summary. Writes a report only when asked.
+
+  (default)        5 rounds x 3 s per row, 10 connections (several minutes; use an idle machine)
+  --quick          1 round x 0.4 s per row and connection count, short CPU sampling
+  --write          write the report to BENCHMARKS.md (the tracked file)
+  --out FILE       write the report to FILE
+  --json FILE      write the machine-readable results
+  --render FILE    rewrite BENCHMARKS.md (or --out) from a --json results file, without measuring
+                   (keeps BENCHMARKS.md's analysis block)
+  --no-build       reuse the bundles in .bench/build
+  --only id,id     only these rows (for profiling)`,
+  options: {
+    quick: { type: "boolean" },
+    write: { type: "boolean" },
+    out: { type: "string" },
+    "no-out": { type: "boolean" },
+    json: { type: "string" },
+    render: { type: "string" },
+    "no-build": { type: "boolean" },
+    only: { type: "string" },
+    duration: { type: "string" },
+    rounds: { type: "string" },
+    connections: { type: "string" },
+    warmup: { type: "string" },
+    "cpu-samples": { type: "string" },
+  },
+} as const;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
-  const quick = argv.includes("--quick");
-  const options: BenchOptions = {
-    duration: quick ? 0.4 : 3,
-    rounds: quick ? 1 : 5,
-    connections: 10,
-    warmup: quick ? 0.2 : 1,
-    cpuSamples: quick ? 3 : 15,
+  const { values } = parseCommandLine(CLI, argv);
+  const quick = values.quick ?? false;
+  if (values.write && values.out !== undefined) usageError(CLI, "give --write or --out, not both");
+  const out = values["no-out"]
+    ? undefined
+    : (values.out ?? (values.write || values.render !== undefined ? "BENCHMARKS.md" : undefined));
+  return {
+    duration: positiveNumber(CLI, "--duration", values.duration, quick ? 0.4 : 3),
+    rounds: positiveNumber(CLI, "--rounds", values.rounds, quick ? 1 : 5, true),
+    connections: positiveNumber(CLI, "--connections", values.connections, 10, true),
+    warmup: positiveNumber(CLI, "--warmup", values.warmup, quick ? 0.2 : 1),
+    cpuSamples: positiveNumber(CLI, "--cpu-samples", values["cpu-samples"], quick ? 3 : 15, true),
     cpuBatchMs: quick ? 10 : 40,
     cpuWarmup: quick ? 300 : 2000,
     quick,
-    out: quick ? undefined : "BENCHMARKS.md",
-    json: undefined,
-    noBuild: false,
-    only: undefined,
-    render: undefined,
+    out,
+    json: values.json,
+    noBuild: values["no-build"] ?? false,
+    only: values.only?.split(",").map((id) => id.trim()),
+    render: values.render,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    switch (flag) {
-      case "--quick":
-        break;
-      case "--duration":
-        options.duration = positive(flag, value, false);
-        i++;
-        break;
-      case "--rounds":
-        options.rounds = positive(flag, value, true);
-        i++;
-        break;
-      case "--connections":
-        options.connections = positive(flag, value, true);
-        i++;
-        break;
-      case "--warmup":
-        options.warmup = positive(flag, value, false);
-        i++;
-        break;
-      case "--cpu-samples":
-        options.cpuSamples = positive(flag, value, true);
-        i++;
-        break;
-      case "--out":
-        if (!value) throw new Error(`--out needs a file\n${USAGE}`);
-        options.out = value;
-        i++;
-        break;
-      case "--no-out":
-        options.out = undefined;
-        break;
-      case "--json":
-        if (!value) throw new Error(`--json needs a file\n${USAGE}`);
-        options.json = value;
-        i++;
-        break;
-      case "--no-build":
-        options.noBuild = true;
-        break;
-      case "--only":
-        if (!value) throw new Error(`--only needs row ids\n${USAGE}`);
-        options.only = value.split(",").map((s) => s.trim());
-        i++;
-        break;
-      case "--render":
-        if (!value) throw new Error(`--render needs a results file\n${USAGE}`);
-        options.render = value;
-        options.out ??= "BENCHMARKS.md";
-        i++;
-        break;
-      case "--help":
-      case "-h":
-        throw new Error(USAGE);
-      default:
-        throw new Error(`unknown flag ${flag}\n${USAGE}`);
-    }
-  }
-  return options;
 }

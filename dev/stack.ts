@@ -32,6 +32,8 @@ export interface DevStackOptions {
   vars?: Record<string, string>;
   /** Print wrangler's output as it comes (npm start) instead of only collecting it (tests). */
   inherit?: boolean;
+  formatLine?: (line: string) => string | null;
+  persistTo?: string;
   /** Runs before wrangler dev starts, with its local state directory (e.g. to seed the tenant registry). */
   beforeStart?: (persistTo: string) => Promise<void>;
 }
@@ -74,34 +76,52 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
-  const port = options.port ?? (await freePort());
-  const stubPort = options.stubPort ?? (await freePort());
+export interface WranglerDevOptions {
+  port: number;
+  /** The Worker's variables and secrets (written to a dev-only env file that wrangler dev loads). */
+  vars: Record<string, string>;
+  /**
+   * Local state (KV): default a directory of this port's own, so tests never share state. `npm start`
+   * passes wrangler's default, `.wrangler/state`, which `wrangler dev` and `npm run tenants -- --local` use.
+   */
+  persistTo?: string;
+  /** Print wrangler's output as it comes, each line through `formatLine` (null drops it). */
+  inherit?: boolean;
+  formatLine?: (line: string) => string | null;
+  beforeStart?: (persistTo: string) => Promise<void>;
+  /** Stopped with wrangler (and when it fails to start). */
+  onStop?: () => Promise<void>;
+}
+
+export interface WranglerDev {
+  proxyUrl: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `wrangler dev` on 127.0.0.1:port with the given variables; resolves once /healthz answers. */
+/** Whether something already listens on 127.0.0.1:port (wrangler dev and the stub bind there). */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolveInUse) => {
+    const server = createServer();
+    server.once("error", () => resolveInUse(true));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolveInUse(false)));
+  });
+}
+
+export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
+  const { port } = options;
   const proxyUrl = `http://127.0.0.1:${port}`;
-  const stub = await startStubServer({
-    port: stubPort,
-    host: "127.0.0.1",
-    publicBaseUrl: `http://127.0.0.1:${stubPort}`,
-    webhooks: [{ url: `${proxyUrl}/webhooks/stripe/${DEMO_TENANT_ID}`, secret: DEMO_WEBHOOK_SECRET }],
-  });
-
-  const events = await startEventsReceiver({
-    port: options.eventsPort ?? (await freePort()),
-    secret: DEMO_EVENTS_SECRET,
-    ...(options.inherit ? { print: (line: string) => console.log(line) } : {}),
-  });
-
   const stateDir = join(root, ".wrangler", `dev-${port}`);
   mkdirSync(stateDir, { recursive: true });
   const envFile = join(stateDir, "demo.env");
-  writeFileSync(envFile, envFileText({ ...demoVars(port, stub.url, events.url), ...options.vars }));
+  writeFileSync(envFile, envFileText(options.vars));
 
-  const persistTo = join(stateDir, "state");
+  const persistTo = options.persistTo ?? join(stateDir, "state");
   try {
     await options.beforeStart?.(persistTo);
   } catch (err) {
-    await stub.close();
-    await events.close();
+    await options.onStop?.();
     throw err;
   }
 
@@ -131,16 +151,26 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         NO_UPDATE_NOTIFIER: "1",
         FORCE_COLOR: "0",
       },
-      stdio: ["ignore", options.inherit ? "inherit" : "pipe", options.inherit ? "inherit" : "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     },
   );
   let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
+  const collect = (stream: NodeJS.WriteStream) => {
+    let partial = "";
+    return (d: Buffer) => {
+      const text = d.toString();
+      output += text;
+      if (!options.inherit) return;
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const shown = options.formatLine ? options.formatLine(line) : line;
+        if (shown !== null) stream.write(`${shown}\n`);
+      }
+    };
+  };
+  child.stdout?.on("data", collect(process.stdout));
+  child.stderr?.on("data", collect(process.stderr));
 
   const stop = async () => {
     if (child.exitCode === null) {
@@ -150,8 +180,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       await exited;
       clearTimeout(timer);
     }
-    await stub.close();
-    await events.close();
+    await options.onStop?.();
   };
   try {
     await waitForHealth(proxyUrl, child, 90_000);
@@ -159,5 +188,33 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     await stop();
     throw new Error(`${(err as Error).message}\n${output.slice(-4000)}`);
   }
-  return { proxyUrl, stub, events, output: () => output, stop };
+  return { proxyUrl, output: () => output, stop };
+}
+
+/** The stub, the demo tenant's events receiver and `wrangler dev` with the demo tenant pointed at both. */
+export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
+  const port = options.port ?? (await freePort());
+  const stubPort = options.stubPort ?? (await freePort());
+  const proxyUrl = `http://127.0.0.1:${port}`;
+  const stub = await startStubServer({
+    port: stubPort,
+    host: "127.0.0.1",
+    publicBaseUrl: `http://127.0.0.1:${stubPort}`,
+    webhooks: [{ url: `${proxyUrl}/webhooks/stripe/${DEMO_TENANT_ID}`, secret: DEMO_WEBHOOK_SECRET }],
+  });
+  const events = await startEventsReceiver({
+    port: options.eventsPort ?? (await freePort()),
+    secret: DEMO_EVENTS_SECRET,
+    ...(options.inherit ? { print: (line: string) => console.log(line) } : {}),
+  });
+  const dev = await startWranglerDev({
+    ...options,
+    port,
+    vars: { ...demoVars(port, stub.url, events.url), ...options.vars },
+    onStop: async () => {
+      await stub.close();
+      await events.close();
+    },
+  });
+  return { ...dev, stub, events };
 }

@@ -10,6 +10,18 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ParamSchema } from "../src/stripe/param-schema.ts";
+import { parseCommandLine } from "./lib/args.ts";
+
+const { values } = parseCommandLine({
+  command: "npm run gen:openapi --",
+  usage: `usage: npm run gen:openapi [-- --check]
+
+Regenerates src/stripe/openapi-params.generated.ts from vendor/stripe/identity-openapi.json (or the
+file named by IDENTITY_OPENAPI).
+
+  --check   change nothing; exit 1 when the committed file is stale (CI runs this)`,
+  options: { check: { type: "boolean" } },
+});
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const specPath = resolve(root, process.env.IDENTITY_OPENAPI ?? "vendor/stripe/identity-openapi.json");
@@ -85,7 +97,7 @@ export const OPENAPI_VERSION = ${JSON.stringify((spec.info as Json).version)};
 export const OPERATION_PARAMS: Readonly<Record<string, ParamSchema>> = ${JSON.stringify(out, null, 2)};
 `;
 
-if (process.argv.includes("--check")) {
+if (values.check) {
   const current = readFileSync(outPath, "utf8");
   if (current !== text) {
     console.error("src/stripe/openapi-params.generated.ts is stale: run npm run gen:openapi");

@@ -15,6 +15,17 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import { TenantsSchema } from "../src/config/schema.ts";
+import { parseCommandLine } from "./lib/args.ts";
+
+const { values } = parseCommandLine({
+  command: "npm run schema --",
+  usage: `usage: npm run schema [-- --check]
+
+Regenerates docs/tenant-config.schema.json (the tenant config as JSON Schema) from src/config/schema.ts.
+
+  --check   change nothing; exit 1 when the committed file is stale (CI runs this)`,
+  options: { check: { type: "boolean" } },
+});
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outPath = resolve(root, "docs/tenant-config.schema.json");
@@ -43,7 +54,7 @@ export function generateTenantConfigJsonSchema(): string {
 }
 
 const text = generateTenantConfigJsonSchema();
-if (process.argv.includes("--check")) {
+if (values.check) {
   let current = "";
   try {
     current = readFileSync(outPath, "utf8");

@@ -66,6 +66,7 @@ export const DEMO_SCRIPT = `"use strict";
     $("signed-in").hidden = !user;
     $("user-name").textContent = user ? user.name : "";
     $("start").disabled = !user;
+    $("start-hint").hidden = !!user;
     return user;
   };
 

@@ -9,6 +9,7 @@ export const DEMO_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>identity-edge demo</title>
+<link rel="icon" href="/demo/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/demo/demo.css">
 <script src="/demo/app.js" defer></script>
 </head>
@@ -38,7 +39,8 @@ VerificationSession, verify on the stub's hosted page, come back and read the re
 <label for="return-url"><code>return_url</code></label>
 <input id="return-url" name="return_url" type="text" spellcheck="false">
 <p class="hint">The tenant allows only its <code>/demo/</code> URLs: try another to see the policy refuse it.</p>
-<button id="start" type="submit" disabled>Start verification</button>
+<div class="row"><button id="start" type="submit" disabled aria-describedby="start-hint">Start verification</button>
+<span id="start-hint" class="hint">Sign in first (step 1).</span></div>
 </form>
 </section>
 
@@ -71,7 +73,7 @@ main{max-width:36rem;margin:2rem auto;padding:1.5rem 2rem;background:#fff;border
 h1{font-size:1.4rem;margin:0}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}.hint,dt,#notice{color:#697386;font-size:.9rem}
 code{background:#f3f4f6;padding:0 .25rem;font-size:.9em}label{display:block;margin:.5rem 0 .25rem}
 input,select{font-size:1rem;padding:.4rem;border:1px solid #c1c9d2;border-radius:6px;width:100%;box-sizing:border-box}
-.row{display:flex;gap:.5rem;align-items:center}
+.row{display:flex;gap:.5rem;align-items:center}.row button{flex:none;white-space:nowrap}
 button{font-size:1rem;padding:.45rem .9rem;border-radius:6px;border:0;background:#635bff;color:#fff}
 button:disabled{opacity:.5}button.link{background:none;color:#635bff}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem}dd{margin:0}
@@ -80,3 +82,6 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.35rem 1rem}dd{margin:0}
 [data-status=canceled]{background:#ffe7f2;color:#b3063d}
 #error{margin-top:1.5rem;padding:.75rem 1rem;border-radius:6px;background:#ffe7f2;color:#b3063d}
 `;
+
+/** The page's icon (served, since the page's CSP allows images from 'self' only). */
+export const DEMO_FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#635bff"/><path d="M4 8.5l2.5 2.5L12 5.5" stroke="#fff" stroke-width="2" fill="none"/></svg>`;

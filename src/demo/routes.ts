@@ -1,7 +1,7 @@
 import type { RequestState } from "../deps.ts";
 import { DEMO_SCRIPT } from "./app-script.ts";
 import { handleDevLogin } from "./dev-login.ts";
-import { DEMO_CSS, DEMO_HTML } from "./page.ts";
+import { DEMO_CSS, DEMO_FAVICON, DEMO_HTML } from "./page.ts";
 
 /**
  * Hostnames the demo answers on. Cloudflare never routes a request for these to a deployed Worker,
@@ -59,6 +59,7 @@ const DEMO_ROUTES: Readonly<Record<string, DemoRoute>> = {
   },
   "/demo/app.js": { methods: READ, handle: () => asset(DEMO_SCRIPT, "text/javascript; charset=utf-8") },
   "/demo/demo.css": { methods: READ, handle: () => asset(DEMO_CSS, "text/css; charset=utf-8") },
+  "/demo/favicon.svg": { methods: READ, handle: () => asset(DEMO_FAVICON, "image/svg+xml") },
   "/demo/login": { methods: ["POST"], handle: handleDevLogin },
 };
 

@@ -228,6 +228,36 @@ describe.skipIf(!hasChromium)("the same-origin browser flow in Chromium (demo pa
     }
   });
 
+  it("loads without a 404 (favicon included), keeps Sign in on one line, and says why Start is disabled", async () => {
+    const { context, page } = await newPage();
+    const failed: string[] = [];
+    page.on("response", (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    try {
+      const [icon] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith("/favicon.svg"), { timeout: 10_000 }),
+        page.goto(`${stack.proxyUrl}/demo/`, { waitUntil: "load" }),
+      ]);
+      expect(icon.status()).toBe(200);
+      expect(failed).toEqual([]);
+      // The button's text on one line: its height is under two line heights (the DOM is not in this
+      // project's TypeScript lib, so the probe is a string).
+      const signin = await page.evaluate<{ height: number; line: number }>(
+        `(() => { const b = document.getElementById("signin"); return { height: b.getBoundingClientRect().height, line: parseFloat(getComputedStyle(b).lineHeight) || 20 }; })()`,
+      );
+      expect(signin.height).toBeLessThan(signin.line * 2);
+      expect(await page.isDisabled("#start")).toBe(true);
+      expect(await page.isVisible("#start-hint")).toBe(true);
+      expect(await page.textContent("#start-hint")).toContain("Sign in first");
+      await signIn(page, "dora");
+      expect(await page.isDisabled("#start")).toBe(false);
+      expect(await page.isVisible("#start-hint")).toBe(false);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("serves the page with a strict CSP that the page itself never violates", async () => {
     const res = await fetch(`${stack.proxyUrl}/demo/`);
     expect(res.headers.get("content-security-policy")).toMatch(/default-src 'none'; script-src 'self'/);

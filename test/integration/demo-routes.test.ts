@@ -107,6 +107,16 @@ describe("the page", () => {
     expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(script.headers.get("x-content-type-options")).toBe("nosniff");
     expect((await h.call("/demo/demo.css", { host: HOST })).headers.get("content-type")).toBe("text/css; charset=utf-8");
+    // The icon the page links is served from 'self' (the CSP's img-src), so the browser gets no 404.
+    expect(html).toContain('<link rel="icon" href="/demo/favicon.svg" type="image/svg+xml">');
+    const icon = await h.call("/demo/favicon.svg", { host: HOST });
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await icon.text()).toMatch(/^<svg /);
+    // The disabled start button says why.
+    expect(html).toMatch(
+      /<button id="start" type="submit" disabled aria-describedby="start-hint">[^<]*<\/button>\s*<span id="start-hint"[^>]*>Sign in first/,
+    );
   });
 });
 

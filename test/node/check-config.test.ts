@@ -39,7 +39,7 @@ describe("check:config on JSON files", () => {
     expect(r.stderr).toBe("");
   });
 
-  it("accepts the DESIGN.md example", () => {
+  it("accepts the contract's example (docs/tenant-config.md)", () => {
     const r = checkConfig(fixture("tenants.design-example.json"));
     expect(r.code, r.stderr).toBe(0);
   });
@@ -70,7 +70,8 @@ describe("check:config on JSON files", () => {
   it("exits 2 on a file that is not JSON", () => {
     const r = checkConfig(fixture("tenants.not-json.txt"));
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("not valid JSON");
+    // Where the JSON breaks, as line and column of the file (tenants.not-json.txt ends line 1 with a comma).
+    expect(r.stderr).toMatch(/not valid JSON: line 2, column 1: /);
   });
 
   it("exits 2 on a missing file", () => {
@@ -104,7 +105,16 @@ describe("check:config on wrangler configs", () => {
   it("passes when TENANTS is not in [vars] (it may be a secret)", () => {
     const r = checkConfig("--config", fixture("wrangler.no-tenants.toml"));
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("not set");
+    expect(r.stderr).toContain("warning: test/fixtures/config/wrangler.no-tenants.toml [vars] TENANTS is not set");
+  });
+
+  it("gives the line and column where a TENANTS JSON string breaks", () => {
+    const r = checkConfig("--config", fixture("wrangler.bad-json.toml"));
+    expect(r.code).toBe(2);
+    // The trailing comma after the hosts list: line 4 of the string, where `}` stands.
+    expect(r.stderr.trim()).toBe(
+      "test/fixtures/config/wrangler.bad-json.toml [vars] TENANTS is not valid JSON: line 4, column 3: Expected double-quoted property name (of the string)",
+    );
   });
 
   it("exits 2 on unreadable TOML", () => {
@@ -113,14 +123,72 @@ describe("check:config on wrangler configs", () => {
     expect(r.stderr).toContain("cannot read");
   });
 
-  it("checks the repository's own wrangler.toml by default", () => {
+  it("checks the repository's own wrangler.toml by default, warning on what would stop a deploy", () => {
     const r = checkConfig();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain("wrangler.toml [vars] TENANTS");
+    expect(r.stdout).toContain("wrangler.toml [vars] TENANTS: valid, 0 tenants; 3 warnings");
+    expect(r.stderr).toContain("warning: wrangler.toml [vars] TENANTS has no tenants");
+    expect(r.stderr).toMatch(/warning: KV namespace LIST_CACHE has the placeholder id 0{32}/);
+    expect(r.stderr).toMatch(/warning: KV namespace TENANT_REGISTRY has the placeholder id 0{31}1/);
+  });
+
+  it("fails on warnings with --strict (what npm run deploy runs)", () => {
+    const r = checkConfig("--strict");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("3 warnings, which stop a deploy");
+  });
+
+  it("does not warn about an empty TENANTS when a real tenant registry namespace is bound", () => {
+    const r = checkConfig("--config", fixture("wrangler.registry.toml"), "--strict");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("no tenants here; they are served from the KV tenant registry");
+  });
+
+  it("exits 2 on an --env that the wrangler config does not define, naming the ones it does", () => {
+    const r = checkConfig("--config", fixture("wrangler.valid.toml"), "--env", "production");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("has no [env.production] (environments: staging)");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
   it("refuses a file together with --config", () => {
     expect(checkConfig(fixture("tenants.valid.json"), "--config", "wrangler.toml").code).toBe(2);
+  });
+});
+
+describe("check:config on other shapes of input", () => {
+  it("detects one tenant's config (what tenants put takes), says so, and checks it as one tenant", () => {
+    const r = checkConfig(fixture("acme.tenant.json"));
+    expect(r.stdout).toContain("read one tenant's config (the shape `npm run tenants -- put <id>");
+    expect(r.code, r.stderr).toBe(1);
+    // One problem, at the tenant's own paths (not 9 of the form verification.verification).
+    expect([...problemLines(r.stderr).entries()]).toEqual([
+      ["tenant.verification.session_types[0]", ['must be one of "document", "id_number" (it is "selfie")']],
+    ]);
+  });
+
+  it("words the validator's messages for people", () => {
+    const r = checkConfig(fixture("tenants.wrong-types.json"));
+    expect(r.code).toBe(1);
+    const problems = problemLines(r.stderr);
+    expect(problems.get("acme.stripe")).toEqual(["is required but missing"]);
+    expect(problems.get("acme.hosts")).toEqual(['must be a list ([…]) (it is "app.acme.test")']);
+    expect(problems.get("acme.verification.require_live_capture")).toEqual(['must be true or false (it is "yes")']);
+    expect(problems.get("acme.cache.list_ttl_seconds")).toEqual(["must be at least 60 (it is 5)"]);
+    expect(r.stderr).not.toMatch(/Invalid (key|type|value)/);
+  });
+
+  it("reads the TENANTS line of .dev.vars.example (single-quoted JSON)", () => {
+    const r = checkConfig(".dev.vars.example");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(".dev.vars.example TENANTS: valid, 1 tenant (demo)");
+  });
+
+  it("points at a double-quoted TENANTS line with its line number and the fix", () => {
+    const r = checkConfig(fixture("double-quoted.dev.vars"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/double-quoted\.dev\.vars line 2: TENANTS is not valid JSON at line 1, column \d+: .*single quotes/);
   });
 });
 
