@@ -249,10 +249,8 @@ export async function planImport(
   const indexPuts: KvChange[] = [];
   const deletes: KvChange[] = [];
   const expected = new Map<string, string | null>();
-  let done = 0;
   for (const [key, value] of desired) {
     const before = current.get(key);
-    if (++done % 5000 === 0) progress(`compared ${done.toLocaleString("en-US")}/${desired.size.toLocaleString("en-US")} entries`);
     const id = tenantIdOfKvKey(key);
     if (before !== undefined && before === (await sha256HexOf(value))) {
       if (id !== undefined && inFile.has(id)) tenants.unchanged.push(id);
