@@ -426,10 +426,32 @@ function cli(args: string[], stdin?: string): Promise<Run> {
   });
 }
 
+const RESOLVE = { now: 0, isEnvTenant: () => false, warn: () => {} };
+
+/** The state is wrangler dev's: a Worker runtime (Miniflare) over the same directory reads the registry. */
+async function withLocalRegistry(
+  state: string,
+  use: (kv: Awaited<ReturnType<Miniflare["getKVNamespace"]>>, registry: KvTenantRegistry) => Promise<void>,
+): Promise<void> {
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response('') } }",
+    kvNamespaces: { TENANT_REGISTRY: "00000000000000000000000000000001" },
+    kvPersist: join(state, "v3", "kv"),
+  });
+  try {
+    const kv = await mf.getKVNamespace("TENANT_REGISTRY");
+    await use(kv, new KvTenantRegistry({ get: (k) => kv.get(k) }));
+  } finally {
+    await mf.dispose();
+  }
+}
+
 describe("tenants CLI against wrangler's local KV state (offline, no account)", () => {
   it("put, get, list, new-key, set-stripe-key, delete; a Worker then reads what it wrote", async () => {
     const state = join(dir, "state");
-    const local = ["--local", "--persist-to", state];
+    // Through `wrangler kv` commands, the store --remote uses (the default opens local state directly).
+    const local = ["--local", "--persist-to", state, "--via-wrangler"];
 
     const dry = await cli(["put", "acme", join(dir, "acme.json"), "--dry-run", ...local]);
     expect(dry.code, dry.err).toBe(0);
@@ -453,24 +475,13 @@ describe("tenants CLI against wrangler's local KV state (offline, no account)", 
     expect(got.err).toContain("indexes: consistent");
     expect(got.err).toContain("sealed in the registry under KEK test-1");
 
-    // The state is wrangler dev's: a Worker runtime over the same directory resolves the key.
-    const mf = new Miniflare({
-      modules: true,
-      script: "export default { fetch() { return new Response('') } }",
-      kvNamespaces: { TENANT_REGISTRY: "00000000000000000000000000000001" },
-      kvPersist: join(state, "v3", "kv"),
-    });
-    try {
-      const kv = await mf.getKVNamespace("TENANT_REGISTRY");
-      const registry = new KvTenantRegistry({ get: (k) => kv.get(k) });
-      const entry = await registry.findByKeyHash(await sha256Hex(key), { now: 0, isEnvTenant: () => false, warn: () => {} });
+    await withLocalRegistry(state, async (kv, registry) => {
+      const entry = await registry.findByKeyHash(await sha256Hex(key), RESOLVE);
       expect(entry?.tenant.id).toBe("acme");
       expect(entry?.name).toBe("backend");
       const values = await Promise.all((await kv.list()).keys.map(async (k) => `${k.name}=${await kv.get(k.name)}`));
       expect(findSecretLeaks(values, [STRIPE_KEY, KEK, key])).toEqual([]);
-    } finally {
-      await mf.dispose();
-    }
+    });
 
     const del = await cli(["delete", "acme", "--yes", ...local]);
     expect(del.code, del.err).toBe(0);
@@ -485,32 +496,23 @@ describe("tenants CLI against wrangler's local KV state (offline, no account)", 
     const file = join(dir, "bulk.jsonl");
     await writeFile(file, jsonl([1, 2, 3].map((n) => ({ id: `t${n}`, config: bulkTenant(n) }))));
 
+    // Local state opened directly (no wrangler run)...
     const imported = await cli(["import", file, ...local]);
     expect(imported.code, imported.err).toBe(0);
-    // One listing, one bulk put for 9 entries.
-    expect(imported.err).toMatch(/Done: 9 change\(s\) in [\d.]+ s, 3 wrangler run\(s\)/);
+    expect(imported.err).toMatch(/Done: 9 change\(s\) in [\d.]+ s, 0 wrangler run\(s\)/);
 
+    // ... is the state `wrangler kv` reads: export and re-import through wrangler's commands.
+    const viaWrangler = [...local, "--via-wrangler"];
     const out = join(dir, "bulk-export.jsonl");
-    const exported = await cli(["export", "--out", out, ...local]);
+    const exported = await cli(["export", "--out", out, ...viaWrangler]);
     expect(exported.code, exported.err).toBe(0);
-    // Every value carries its hash in metadata: the unchanged re-import reads the listing only.
-    const again = await cli(["import", out, ...local]);
+    // Every value carries its hash in metadata: the unchanged re-import reads one key listing only.
+    const again = await cli(["import", out, ...viaWrangler]);
     expect(again.code, again.err).toBe(0);
     expect(again.err).toMatch(/No change needed in .* \([\d.]+ s, 1 wrangler run\(s\)\)/);
 
-    const mf = new Miniflare({
-      modules: true,
-      script: "export default { fetch() { return new Response('') } }",
-      kvNamespaces: { TENANT_REGISTRY: "00000000000000000000000000000001" },
-      kvPersist: join(state, "v3", "kv"),
+    await withLocalRegistry(state, async (_kv, registry) => {
+      expect((await registry.findByKeyHash("2".padStart(64, "0"), RESOLVE))?.tenant.id).toBe("t2");
     });
-    try {
-      const kv = await mf.getKVNamespace("TENANT_REGISTRY");
-      const registry = new KvTenantRegistry({ get: (k) => kv.get(k) });
-      const entry = await registry.findByKeyHash("2".padStart(64, "0"), { now: 0, isEnvTenant: () => false, warn: () => {} });
-      expect(entry?.tenant.id).toBe("t2");
-    } finally {
-      await mf.dispose();
-    }
   }, 180_000);
 });
