@@ -107,7 +107,7 @@ export class LocalKvStore implements RegistryStore, HashListingReader {
     for (let i = 0; i < unique.length; i += BATCH) {
       const chunk = unique.slice(i, i + BATCH);
       const values = await this.#call<(string | null)[]>({ op: "get", keys: chunk });
-      chunk.forEach((key, j) => out.set(key, values[j] ?? null));
+      for (const [j, key] of chunk.entries()) out.set(key, values[j] ?? null);
       if (unique.length > BATCH) this.progress?.("read", Math.min(unique.length, i + BATCH), unique.length);
     }
     return out;
