@@ -414,11 +414,14 @@ function sha256Hex(value: string): string {
 
 const REGISTRY_TENANT_ID = "load-registry";
 
-/** The registry tenant: the demo's verification policy and Stripe key, no hosts or browser, its own keys. */
+/**
+ * The registry tenant: the demo's verification policy and Stripe key (on an account of its own: one
+ * Stripe account, one tenant), no hosts or browser, its own keys.
+ */
 function registryTenantConfig(demo: unknown, keys: readonly string[]): Record<string, unknown> {
   const { verification, stripe } = demo as { verification: unknown; stripe: { secret_key: string; api_version: string } };
   return {
-    stripe: { secret_key: stripe.secret_key, api_version: stripe.api_version },
+    stripe: { secret_key: stripe.secret_key, account: "acct_1LoadRegistry", api_version: stripe.api_version },
     verification,
     server_keys: keys.map((key, i) => ({ name: `registry-${i}`, sha256: sha256Hex(key) })),
   };

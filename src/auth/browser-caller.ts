@@ -26,15 +26,27 @@ const TOKEN_REFUSED = "The end-user token is missing, invalid or expired. Sign i
 
 type JwtAuth = Extract<BrowserAuthConfig, { type: "jwt" }>;
 
-/** The token from `Authorization: Bearer`, else from the tenant's cookie when it names one. */
-function presentedToken(bearer: string | undefined, cookieHeader: string | null, auth: JwtAuth): string | undefined {
+/**
+ * The token from `Authorization: Bearer`, else from the tenant's cookie when it names one. A token
+ * cookie that appears more than once is refused (`repeated`), never resolved first- or last-wins:
+ * a page on a sibling subdomain can set a second `idtok` scoped to the parent domain or to a longer
+ * path (cookie tossing), which browsers send first, to make the victim act in the attacker's session.
+ */
+export function presentedToken(
+  bearer: string | undefined,
+  cookieHeader: string | null,
+  cookieName: string | undefined,
+): string | undefined | { repeated: true } {
   if (bearer !== undefined) return bearer;
-  if (!auth.cookie || cookieHeader === null) return undefined;
+  if (!cookieName || cookieHeader === null) return undefined;
+  let found: string | undefined;
   for (const part of cookieHeader.split(";")) {
     const eq = part.indexOf("=");
-    if (eq !== -1 && part.slice(0, eq).trim() === auth.cookie) return part.slice(eq + 1).trim();
+    if (eq === -1 || part.slice(0, eq).trim() !== cookieName) continue;
+    if (found !== undefined) return { repeated: true };
+    found = part.slice(eq + 1).trim();
   }
-  return undefined;
+  return found;
 }
 
 async function verificationKey(tenantId: string, auth: JwtAuth, state: RequestState): Promise<VerificationKey> {
@@ -57,14 +69,20 @@ async function endUser(
     if (bearer !== undefined) throw new ProxyError("authentication_required", "This tenant does not accept end-user tokens.");
     return { kind: "anonymous" };
   }
-  const token = presentedToken(bearer, request.headers.get("cookie"), auth);
-  const refuse = (reason: TokenRejection | "token_missing"): never => {
+  const token = presentedToken(bearer, request.headers.get("cookie"), auth.cookie);
+  const refuse = (reason: TokenRejection | "token_missing" | "token_cookie_repeated"): never => {
     state.log.debug("browser_token_refused", { request_id: state.requestId, tenant: tenantId, detail: reason });
     throw new ProxyError("authentication_required", TOKEN_REFUSED);
   };
+  if (typeof token === "object") return refuse("token_cookie_repeated");
   if (token === undefined || token === "") return refuse("token_missing");
   const key = await verificationKey(tenantId, auth, state);
-  const rules = { issuer: auth.issuer, audience: auth.audience, subjectClaim: auth.subject_claim };
+  const rules = {
+    issuer: auth.issuer,
+    audience: auth.audience,
+    subjectClaim: auth.subject_claim,
+    maxTokenAgeSeconds: auth.max_token_age_seconds,
+  };
   const result = await verifyBrowserToken(token, rules, key, state.deps.now());
   if (result.ok) return { kind: "user", subject: result.subject };
   if (result.reason === "keys_unavailable") {

@@ -5,13 +5,15 @@ import { decodeProtectedHeader, errors, type JWTVerifyGetKey, jwtVerify } from "
  * that makes JWT verification go wrong in practice is decided here, before or around `jose`:
  * algorithms are pinned per key type (so `none`, HS/RS confusion and algorithm downgrades fail),
  * headers that name their own key (`jwk`, `jku`, `x5u`, `x5c`) are refused, `iss`, `aud`, `exp` and
- * the subject claim are required, and the token's size is bounded before any parsing.
+ * the subject claim are required, `iat` may not lie in the future (and, when the tenant sets a maximum
+ * token age, is required), the subject must be well-formed Unicode, and the token's size is bounded
+ * before any parsing.
  */
 
 /** Longer tokens are refused unparsed: a real ID or access token is well under 2 KB. */
 export const MAX_TOKEN_LENGTH = 8 * 1024;
 
-/** Clock skew accepted on `exp` and `nbf` between the identity provider and the edge. */
+/** Clock skew accepted on `exp`, `nbf` and `iat` between the identity provider and the edge. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
 /** Subjects become `client_reference_id`s and rate-limit keys; real ones are short identifiers. */
@@ -36,6 +38,8 @@ export interface TokenRules {
   audience: string;
   /** The claim that names the end user (`sub` by default). */
   subjectClaim: string;
+  /** When set, `iat` is required and a token older than this many seconds is refused. */
+  maxTokenAgeSeconds?: number | undefined;
 }
 
 /** Why a token was refused: logged for the operator (never the token), never told to the caller. */
@@ -48,6 +52,8 @@ export type TokenRejection =
   | "unknown_key"
   | "expired"
   | "not_yet_valid"
+  | "issued_in_future"
+  | "too_old"
   | "claim_invalid"
   | "subject_invalid";
 
@@ -78,8 +84,17 @@ function precheck(token: string, algorithms: readonly string[]): TokenRejection 
   return undefined;
 }
 
-function isSubject(value: unknown): value is string {
+/** A UTF-16 surrogate with no partner: it has no UTF-8 encoding, so it would reach Stripe as U+FFFD. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A usable subject: short, no control characters, and well-formed Unicode. A lone surrogate is
+ * refused because the form encoder (like any UTF-8 encoder) turns it into U+FFFD, so `"user\ud800b"`
+ * and `"user\ufffdb"` would own the same sessions.
+ */
+export function isSubject(value: unknown): value is string {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_SUBJECT_LENGTH) return false;
+  if (LONE_SURROGATE.test(value)) return false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) return false;
@@ -88,9 +103,11 @@ function isSubject(value: unknown): value is string {
 }
 
 function rejectionOf(err: unknown, key: VerificationKey): TokenVerification {
-  if (err instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
+  if (err instanceof errors.JWTExpired) return { ok: false, reason: err.claim === "iat" ? "too_old" : "expired" };
   if (err instanceof errors.JWTClaimValidationFailed) {
-    return { ok: false, reason: err.claim === "nbf" && err.reason === "check_failed" ? "not_yet_valid" : "claim_invalid" };
+    if (err.reason !== "check_failed") return { ok: false, reason: "claim_invalid" };
+    if (err.claim === "nbf") return { ok: false, reason: "not_yet_valid" };
+    return { ok: false, reason: err.claim === "iat" ? "issued_in_future" : "claim_invalid" };
   }
   if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, reason: "signature_invalid" };
   if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
@@ -124,6 +141,7 @@ export async function verifyBrowserToken(
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     currentDate: new Date(now),
     requiredClaims: ["iss", "aud", "exp", rules.subjectClaim],
+    ...(rules.maxTokenAgeSeconds !== undefined ? { maxTokenAge: rules.maxTokenAgeSeconds } : {}),
   };
   let payload: Record<string, unknown>;
   try {
@@ -132,6 +150,10 @@ export async function verifyBrowserToken(
     payload = verified.payload;
   } catch (err) {
     return rejectionOf(err, key);
+  }
+  // jose checks `iat` against the clock only with a maximum age; a token from the future never passes.
+  if (typeof payload.iat === "number" && payload.iat > now / 1000 + CLOCK_TOLERANCE_SECONDS) {
+    return { ok: false, reason: "issued_in_future" };
   }
   const subject = payload[rules.subjectClaim];
   if (!isSubject(subject)) return { ok: false, reason: "subject_invalid" };

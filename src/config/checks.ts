@@ -8,11 +8,13 @@ import { type ConfigIssue, configIssueMessage, PARSE_CONFIG, TenantConfigSchema,
  * (the KV registry's operator CLI). Pure. Beyond the schema (which already refuses non-https
  * `return_urls` entries, a `default_return_url` outside them and non-https browser origins), it finds
  * what only the whole value shows: secrets pasted where a binding name belongs, two tenants claiming
- * the same host and path, and one proxy key hash given to two tenants.
+ * the same host and path, one proxy key hash given to two tenants, and two tenants on one Stripe
+ * account with one credential (`findSharedStripeCredentials`; `stripeKeyFingerprints` lets registry
+ * tenants with sealed keys take part).
  *
  * Paths are rendered `acme.verification.return_urls[0]`. An empty list means the config is valid.
  */
-export function checkTenants(raw: unknown): ConfigIssue[] {
+export function checkTenants(raw: unknown, options: { stripeKeyFingerprints?: ReadonlyMap<string, string> } = {}): ConfigIssue[] {
   const read = readTenantsValue(raw);
   if (!read.ok) return [read.issue];
   const issues: ConfigIssue[] = [];
@@ -36,7 +38,12 @@ export function checkTenants(raw: unknown): ConfigIssue[] {
     const defaultIssue = defaultReturnUrlIssue(config);
     if (defaultIssue && !issues.some((i) => i.path === defaultPath)) issues.push({ path: defaultPath, message: defaultIssue });
   }
-  issues.push(...findPastedSecrets(read.value), ...findOverlappingHosts(read.value), ...findSharedKeyHashes(read.value));
+  issues.push(
+    ...findPastedSecrets(read.value),
+    ...findOverlappingHosts(read.value),
+    ...findSharedKeyHashes(read.value),
+    ...findSharedStripeCredentials(read.value, options.stripeKeyFingerprints),
+  );
   return issues;
 }
 
@@ -169,6 +176,63 @@ function findSharedKeyHashes(tenants: Record<string, unknown>): ConfigIssue[] {
           message: `is also the hash of a key of ${owner === id ? "this tenant" : `tenant ${owner}`}: one proxy key identifies one tenant and key`,
         });
       } else owners.set(hash.toLowerCase(), id);
+    });
+  }
+  return issues;
+}
+
+/** How a tenant reaches Stripe: which credential, as which account ("" for the key's own account). */
+export interface StripeReach {
+  /** `binding NAME`, or `fingerprint HEX` for a key sealed in the tenant registry. */
+  credential: string;
+  account: string;
+  /** The config field that names the credential, for issue paths. */
+  field: "secret_key" | "secret_key_ref";
+}
+
+/**
+ * The credential and account a (raw) tenant config reaches Stripe with; undefined when it names none,
+ * or keeps its key in the registry and `fingerprint` (of that sealed key) is not known.
+ */
+export function stripeReachOf(config: unknown, fingerprint: string | undefined): StripeReach | undefined {
+  const stripe = typeof config === "object" && config !== null ? (config as { stripe?: unknown }).stripe : undefined;
+  if (typeof stripe !== "object" || stripe === null) return undefined;
+  const { secret_key, secret_key_ref, account } = stripe as Record<string, unknown>;
+  const acct = typeof account === "string" ? account : "";
+  if (typeof secret_key === "string") return { credential: `binding ${secret_key}`, account: acct, field: "secret_key" };
+  if (secret_key_ref === "kv" && fingerprint !== undefined)
+    return { credential: `fingerprint ${fingerprint}`, account: acct, field: "secret_key_ref" };
+  return undefined;
+}
+
+/**
+ * Two tenants that reach the same Stripe account with the same credentials: the same `secret_key`
+ * binding, or registry-sealed keys with the same fingerprint (`stripeKeyFingerprints`: tenant id →
+ * fingerprint), and the same `stripe.account` or both none. Each could read and change the other's
+ * sessions, since the proxy separates end users within a tenant and Stripe separates accounts, but
+ * nothing separates two tenants on one account. A Connect platform key shared by tenants that each
+ * have their own `account` is fine. Pure; the issue is reported on the later tenant of each pair.
+ */
+export function findSharedStripeCredentials(
+  tenants: Record<string, unknown>,
+  stripeKeyFingerprints: ReadonlyMap<string, string> = new Map(),
+): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const owners = new Map<string, string>();
+  for (const [id, config] of Object.entries(tenants)) {
+    const reach = stripeReachOf(config, stripeKeyFingerprints.get(id));
+    if (!reach) continue;
+    const slot = `${reach.credential}\n${reach.account}`;
+    const owner = owners.get(slot);
+    if (owner === undefined) {
+      owners.set(slot, id);
+      continue;
+    }
+    const how =
+      reach.field === "secret_key" ? `the same key binding (${reach.credential.slice(8)})` : "the same sealed Stripe key";
+    issues.push({
+      path: formatPath([id, "stripe", reach.field]),
+      message: `reaches Stripe like tenant ${owner}: ${how} and ${reach.account === "" ? "no stripe.account" : `the same stripe.account (${reach.account})`}, so each could read the other's sessions; give each tenant its own key, or its own stripe.account on a Connect platform key`,
     });
   }
   return issues;

@@ -15,14 +15,11 @@ const BindingName = v.pipe(
   v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be the name of a Worker secret or variable (letters, digits, _)"),
 );
 
+/** `host` or `host:port`, lowercase, no scheme, no path, no wildcard (the run time's Host check reuses it). */
+export const HOST_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+
 /** `host` or `host:port`, lowercase, no scheme, no path, no wildcard: hosts match exactly. */
-const Host = v.pipe(
-  v.string(),
-  v.regex(
-    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
-    "must be a lowercase host name, optionally with :port",
-  ),
-);
+const Host = v.pipe(v.string(), v.regex(HOST_PATTERN, "must be a lowercase host name, optionally with :port"));
 
 const PathPrefix = v.pipe(
   v.string(),
@@ -40,8 +37,10 @@ const RegistryRef = v.picklist(["kv"], 'must be "kv" (the secret sealed in the t
 
 /**
  * Where the tenant's secrets come from. The Stripe key: exactly one of `secret_key` (the name of the
- * Worker secret holding it, possibly a Connect platform key shared by many tenants, each with its own
- * `account`) or `secret_key_ref: "kv"` (the tenant's own key, sealed in the tenant registry). The
+ * Worker secret holding it) or `secret_key_ref: "kv"` (the tenant's own key, sealed in the tenant
+ * registry). Tenants may share a key only as a Connect platform key, each with a different `account`:
+ * two tenants on one key and one account (or both without one) could read each other's sessions, so
+ * `check:config`, the registry CLI and the Worker refuse them (config/checks.ts). The
  * webhook signing secret: at most one of `webhook_secret` (a binding name) or `webhook_secret_ref: "kv"`.
  * Bindings suit a handful of tenants (Workers allow 128 in all); the registry suits any number.
  */
@@ -123,6 +122,13 @@ const JwtAuthBase = {
   subject_claim: v.optional(v.pipe(v.string(), v.minLength(1)), "sub"),
   /** Optional cookie to read the token from when there is no Authorization header. */
   cookie: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/))),
+  /**
+   * Optional maximum token age in seconds: tokens then need `iat`, and one issued longer ago is
+   * refused whatever its `exp` (for identity providers that issue long-lived tokens).
+   */
+  max_token_age_seconds: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(60, "must be at least 60"), v.maxValue(2_592_000, "must be at most 30 days")),
+  ),
 };
 
 const BrowserAuth = v.union([

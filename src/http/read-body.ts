@@ -2,7 +2,9 @@ import { ProxyError } from "../errors.ts";
 
 /**
  * Reads a request body as UTF-8 text, counting the bytes as they stream in: a missing or lying
- * Content-Length (chunked uploads) cannot get more than `limit` bytes past the proxy.
+ * Content-Length (chunked uploads) cannot get more than `limit` bytes past the proxy. A body that
+ * cannot be read to its end (a broken chunked encoding, an upload the client aborted, a stream that
+ * errors) is the caller's fault: 400 `parameter_invalid`, never an unhandled exception.
  */
 export async function readBoundedText(
   body: ReadableStream<Uint8Array> | null,
@@ -15,7 +17,15 @@ export async function readBoundedText(
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The runtime's error says how the framing broke; the caller only needs to know it did.
+      await reader.cancel().catch(() => undefined);
+      throw new ProxyError("parameter_invalid", "The request body could not be read to its end.");
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.byteLength;
     if (total > limit) {

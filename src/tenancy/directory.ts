@@ -3,7 +3,7 @@ import type { Env } from "../env.ts";
 import { INTERNAL_ERROR_MESSAGE, ProxyError } from "../errors.ts";
 import { errorFields, type Logger } from "../log/logger.ts";
 import { kvTenantRegistry, type RegistryLookup } from "./registry-kv.ts";
-import { resolveByHost } from "./resolve-tenant.ts";
+import { isServableHost, resolveByHost } from "./resolve-tenant.ts";
 
 /**
  * Where the request path looks tenants up: `env.TENANTS` (memoized per isolate) first, then, when
@@ -56,11 +56,12 @@ export function tenantDirectory(env: Env, log: Logger, requestId: string, now: (
   };
   return {
     findByKeyHash: async (sha256) => registry.byKeyHash.get(sha256) ?? fromKv((ctx) => kv.findByKeyHash(sha256, ctx)),
-    // A host env.TENANTS serves is answered by env.TENANTS alone, whatever the path.
-    findByHost: async (host, path) =>
-      registry.byHost.has(host.toLowerCase())
-        ? resolveByHost(registry, host, path)
-        : fromKv((ctx) => kv.findByHost(host, path, ctx)),
+    // A host env.TENANTS serves is answered by env.TENANTS alone, whatever the path; a Host no tenant
+    // could have is answered "none" without asking KV (junk Hosts would otherwise each cost a read).
+    findByHost: async (host, path) => {
+      if (registry.byHost.has(host.toLowerCase())) return resolveByHost(registry, host, path);
+      return isServableHost(host.toLowerCase()) ? fromKv((ctx) => kv.findByHost(host, path, ctx)) : undefined;
+    },
     get: async (id) => registry.tenants.get(id) ?? fromKv((ctx) => kv.get(id, ctx)),
   };
 }

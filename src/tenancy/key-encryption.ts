@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { sha256Hex } from "../auth/server-key.ts";
 import type { SecretPurpose } from "./secret-kinds.ts";
 
 /**
@@ -43,6 +44,8 @@ export const SealedSecretSchema = v.strictObject({
   dek: Base64,
   /** base64(iv ‖ AES-GCM(DEK, secret)) */
   ct: Base64,
+  /** Stripe keys only: `stripeKeyFingerprint` of the key, so the CLI finds two tenants holding one key. */
+  fingerprint: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
 });
 export type SealedSecret = v.InferOutput<typeof SealedSecretSchema>;
 
@@ -136,14 +139,27 @@ async function gcmOpen(
   }
 }
 
-/** Seals `plaintext` for `context` under a fresh data key wrapped by `kek`. */
+/**
+ * The fingerprint of a Stripe key, stored beside its sealed copy so the registry CLI can refuse two
+ * tenants holding one key on one account without opening either: lowercase hex SHA-256 over a
+ * domain-separated string. A plain hash suffices because a Stripe key carries far more than 128 bits
+ * of randomness (there is no dictionary to try), and unlike an HMAC under the KEK it stays the same
+ * across a KEK rotation. Who can read the registry learns only whether two tenants share a key.
+ */
+export function stripeKeyFingerprint(key: string): Promise<string> {
+  return sha256Hex(`identity-edge/stripe-key-fingerprint/v1|${key}`);
+}
+
+/** Seals `plaintext` for `context` under a fresh data key wrapped by `kek` (a Stripe key gets its fingerprint). */
 export async function sealSecret(plaintext: string, context: SecretContext, kek: Kek): Promise<SealedSecret> {
   const dekBytes = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
   const dek = await crypto.subtle.importKey("raw", dekBytes, "AES-GCM", false, ["encrypt"]);
   const wrapped = await gcmSeal(kek.key, dekBytes, aad(context, "dek", kek.id));
   dekBytes.fill(0);
   const ct = await gcmSeal(dek, new Uint8Array(encoder.encode(plaintext)), aad(context, "secret"));
-  return { v: FORMAT, alg: "A256GCM", kek_id: kek.id, dek: wrapped, ct };
+  const sealed: SealedSecret = { v: FORMAT, alg: "A256GCM", kek_id: kek.id, dek: wrapped, ct };
+  if (context.purpose === "stripe_secret_key") sealed.fingerprint = await stripeKeyFingerprint(plaintext);
+  return sealed;
 }
 
 async function openDek(sealed: SealedSecret, context: SecretContext, keks: readonly Kek[]): Promise<Uint8Array<ArrayBuffer>> {

@@ -12,6 +12,8 @@ import { SECRET_KINDS, type SecretKind } from "./secret-kinds.ts";
  * | `key:{sha256 of proxy key}`  | `{ "tenant": id, "name": "backend" }`                        |
  * | `secret:{id}:{kind}`         | a tenant secret, sealed (key-encryption.ts); kind is         |
  * |                              | stripe_key, webhook_secret or jwt_hs256_secret               |
+ * | `stripe:{sha256 of reach}`   | `{ "tenant": id }`: the tenant reaching Stripe with one      |
+ * |                              | credential + account (one Stripe account, one tenant)        |
  *
  * The config is the source of truth: an index entry only says where to look, and a hit is accepted
  * only when the tenant's config still lists that host+prefix or key hash. So a revocation takes
@@ -22,12 +24,15 @@ export const TENANT_PREFIX = "tenant:";
 export const HOST_PREFIX = "host:";
 export const KEY_PREFIX = "key:";
 export const SECRET_PREFIX = "secret:";
+export const STRIPE_REACH_PREFIX = "stripe:";
 
 /** KV keys are at most 512 bytes; hosts are at most 255 + a port, tenant ids 63, hashes 64. */
 export const tenantKvKey = (id: string): string => `${TENANT_PREFIX}${id}`;
 export const hostKvKey = (host: string): string => `${HOST_PREFIX}${host.toLowerCase()}`;
 export const proxyKeyKvKey = (sha256: string): string => `${KEY_PREFIX}${sha256.toLowerCase()}`;
 export const secretKvKey = (id: string, kind: SecretKind): string => `${SECRET_PREFIX}${id}:${kind}`;
+/** `reachSha256`: hex SHA-256 of "credential\naccount" (config/checks.ts `StripeReach`), so the key stays short. */
+export const stripeReachKvKey = (reachSha256: string): string => `${STRIPE_REACH_PREFIX}${reachSha256}`;
 
 /** The id in a `tenant:{id}` key, or undefined for any other key. */
 export function tenantIdOfKvKey(key: string): string | undefined {
@@ -48,6 +53,8 @@ export type HostIndex = v.InferOutput<typeof HostIndexSchema>;
 export type HostIndexEntry = HostIndex[number];
 
 export const KeyIndexSchema = v.object({ tenant: TenantRef, name: v.string() });
+
+export const ReachIndexSchema = v.object({ tenant: TenantRef });
 export type KeyIndex = v.InferOutput<typeof KeyIndexSchema>;
 
 /** Parses an index value read from KV; undefined when it is not JSON of the expected shape. */

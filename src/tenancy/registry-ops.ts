@@ -19,6 +19,15 @@ import {
 } from "./registry-layout.ts";
 import { configValue, registrySecretKinds, SECRET_KIND_INFO, SECRET_KINDS, type SecretKind } from "./secret-kinds.ts";
 import type { KvChange, RegistryReader } from "./registry-store.ts";
+import {
+  planSealedKeyReach,
+  reachIndexChanges,
+  reachKvKey,
+  reachOwner,
+  readReachOwner,
+  sealedKeyFingerprint,
+  sharedReachIssues,
+} from "./stripe-reach-index.ts";
 
 /**
  * The registry's planning core: given what KV holds now and an operator command, the exact list of KV
@@ -117,7 +126,11 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
   const hosts = [...new Set([...hostsOf(old), ...hostsOf(next)])];
   const hashes = [...new Set([...keysOf(old).map((k) => k.sha256), ...keysOf(next).map((k) => k.sha256)])];
   const hostKeys = [...new Set([...nextHostKeys, ...hosts.map(hostKvKey)])];
-  const rest = [...hosts.map(hostKvKey), ...hashes.map(proxyKeyKvKey)].filter((k) => !first.has(k));
+  // How the tenant reaches Stripe, before and after (its sealed key's fingerprint is in `first`).
+  const fingerprint = sealedKeyFingerprint(first.get(secretKvKey(id, "stripe_key")));
+  const [oldReach, nextReach] = [await reachKvKey(old, fingerprint), await reachKvKey(next, fingerprint)];
+  const reachKeys = [oldReach, nextReach].filter((k): k is string => k !== undefined);
+  const rest = [...hosts.map(hostKvKey), ...hashes.map(proxyKeyKvKey), ...reachKeys].filter((k) => !first.has(k));
   const index = new Map([...first, ...(rest.length > 0 ? await reader.getMany(rest) : [])]);
 
   const hostIndex = (host: string): HostIndex => {
@@ -147,6 +160,12 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
     all[id] = next; // last, so every collision is reported against the tenant being written
     const mine = (p: string) => p === id || p.startsWith(`${id}.`) || p.startsWith(`${id}[`);
     const errors = checkTenants(all).filter((issue) => mine(issue.path));
+    // One Stripe account, one tenant: the tenant already indexed as reaching Stripe the same way.
+    const reachedBy = nextReach === undefined ? undefined : reachOwner(index.get(nextReach));
+    if (reachedBy !== undefined && reachedBy !== id) {
+      const theirs = await readReachOwner(reader, reachedBy);
+      errors.push(...sharedReachIssues(reachedBy, theirs, id, { config: next, fingerprint }).filter((i) => mine(i.path)));
+    }
     if (errors.length > 0) return { changes: [], notes, errors };
   }
 
@@ -201,6 +220,8 @@ async function planTenant(reader: RegistryReader, id: string, next: RawConfig | 
       if (next !== undefined) notes.push(`revokes proxy key ${id}/${oldName}`);
     }
   }
+
+  changes.push(...reachIndexChanges(id, oldReach, nextReach, index));
 
   // Secrets: all of them go with the tenant; a config that points at one not stored yet gets a note.
   const stored = (kind: SecretKind) => (first.get(secretKvKey(id, kind)) ?? null) !== null;
@@ -291,6 +312,8 @@ export async function planSetSecret(reader: RegistryReader, id: string, kind: Se
   const config = await storedConfig(reader, id);
   if (isPlan(config)) return config;
   const { label, refPath, bindingPath } = SECRET_KIND_INFO[kind];
+  const reach = kind === "stripe_key" ? await planSealedKeyReach(reader, id, config, sealed.fingerprint) : undefined;
+  if (reach && reach.errors.length > 0) return { changes: [], notes: [], errors: reach.errors };
   const notes: string[] = [];
   if (configValue(config, refPath) !== "kv") {
     const binding = configValue(config, bindingPath);
@@ -306,6 +329,7 @@ export async function planSetSecret(reader: RegistryReader, id: string, kind: Se
         value: JSON.stringify(sealed),
         summary: `store the ${label} of ${id}, sealed under KEK ${sealed.kek_id}`,
       },
+      ...(reach?.changes ?? []),
     ],
     notes,
     errors: [],

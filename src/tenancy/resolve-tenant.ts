@@ -1,4 +1,21 @@
 import type { HostEntry, TenantRegistry } from "../config/load.ts";
+import { HOST_PATTERN } from "../config/schema.ts";
+
+/** DNS limits (RFC 1035): a name of at most 253 characters, labels of at most 63. */
+const MAX_HOSTNAME_LENGTH = 253;
+const MAX_LABEL_LENGTH = 63;
+
+/**
+ * Whether a request's Host could be a tenant host at all: the syntax tenant configs allow (lowercase
+ * labels, optional port) within DNS's length limits. Anything else is answered "no tenant" before any
+ * lookup, so a hostile Host never becomes a KV key (KV refuses keys over 512 bytes) or costs a read.
+ */
+export function isServableHost(host: string): boolean {
+  const colon = host.lastIndexOf(":");
+  const name = colon === -1 ? host : host.slice(0, colon);
+  if (name.length > MAX_HOSTNAME_LENGTH || !HOST_PATTERN.test(host)) return false;
+  return name.split(".").every((label) => label.length <= MAX_LABEL_LENGTH);
+}
 
 /**
  * Strips a tenant's path prefix on a segment boundary: `/identity/v1/...` → `/v1/...`. Returns

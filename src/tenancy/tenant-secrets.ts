@@ -4,6 +4,7 @@ import { INTERNAL_ERROR_MESSAGE, ProxyError } from "../errors.ts";
 import { errorFields, type Logger } from "../log/logger.ts";
 import { storedSecret, storedSecretFailureDetail } from "./registry-secrets.ts";
 import { SECRET_KIND_INFO, type SecretSource } from "./secret-kinds.ts";
+import { tenantSharingStripeKey } from "./stripe-credentials.ts";
 
 /** A tenant secret, or why it cannot be had: `binding` names where it was looked for, never a value. */
 export type SecretLookup =
@@ -85,8 +86,12 @@ export async function requireTenantSecret(
   throw misconfigured();
 }
 
-/** The tenant's Stripe secret key (see `requireTenantSecret`). */
-export function tenantSecretKey(
+/**
+ * The tenant's Stripe secret key (see `requireTenantSecret`). A key that another tenant of
+ * env.TENANTS also uses on the same account (`tenantSharingStripeKey`) answers `tenant_misconfigured`
+ * and logs `tenant_stripe_credentials_shared`: the two tenants could read each other's sessions.
+ */
+export async function tenantSecretKey(
   tenantId: string,
   config: TenantConfig,
   env: Env,
@@ -94,7 +99,17 @@ export function tenantSecretKey(
   requestId: string,
   now: () => number = Date.now,
 ): Promise<string> {
-  return requireTenantSecret(tenantId, stripeKeySource(config), env, log, requestId, now());
+  const key = await requireTenantSecret(tenantId, stripeKeySource(config), env, log, requestId, now());
+  const other = tenantSharingStripeKey(tenantId, config, key, env);
+  if (other !== undefined) {
+    log.error("tenant_stripe_credentials_shared", {
+      request_id: requestId,
+      tenant: tenantId,
+      detail: `tenant ${other} reaches the same Stripe account (${config.stripe.account ?? "no stripe.account"}) with the same key; give each its own key or its own stripe.account`,
+    });
+    throw misconfigured();
+  }
+  return key;
 }
 
 export function misconfigured(): ProxyError {

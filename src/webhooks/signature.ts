@@ -23,13 +23,21 @@ export type SignatureVerdict = { ok: true; timestamp: number } | { ok: false; re
 
 export interface SignatureHeader {
   timestamp: number;
+  /** `t` exactly as sent: the signature is computed over these characters, as Stripe's SDKs do. */
+  timestampText: string;
   /** The `v1` signatures, as bytes. Malformed hex values are dropped (they can match nothing). */
   v1: Uint8Array[];
 }
 
-/** Parses the header; undefined when it has no single, numeric `t`. */
+/**
+ * A Unix time in seconds as Stripe writes it: digits, no sign, no leading zero. Anything else
+ * (`t=00<ts>`, `t=+<ts>`, `t=<ts>.0`) is refused outright rather than read as the number it denotes.
+ */
+const TIMESTAMP = /^(0|[1-9][0-9]{0,11})$/;
+
+/** Parses the header; undefined when it has no single `t` written as Stripe writes it. */
 export function parseSignatureHeader(header: string): SignatureHeader | undefined {
-  let timestamp: number | undefined;
+  let timestampText: string | undefined;
   const v1: Uint8Array[] = [];
   for (const part of header.split(",")) {
     const eq = part.indexOf("=");
@@ -37,14 +45,14 @@ export function parseSignatureHeader(header: string): SignatureHeader | undefine
     const name = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
     if (name === "t") {
-      if (timestamp !== undefined || !/^\d{1,12}$/.test(value)) return undefined;
-      timestamp = Number(value);
+      if (timestampText !== undefined || !TIMESTAMP.test(value)) return undefined;
+      timestampText = value;
     } else if (name === "v1" && v1.length < MAX_SIGNATURES) {
       const bytes = hexToBytes(value);
       if (bytes) v1.push(bytes);
     }
   }
-  return timestamp === undefined ? undefined : { timestamp, v1 };
+  return timestampText === undefined ? undefined : { timestamp: Number(timestampText), timestampText, v1 };
 }
 
 function hexToBytes(hex: string): Uint8Array | undefined {
@@ -62,8 +70,8 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** HMAC-SHA256(secret, "{timestamp}.{payload}"), as Stripe computes it. */
-export async function computeSignature(secret: string, timestamp: number, payload: string): Promise<Uint8Array> {
+/** HMAC-SHA256(secret, "{timestamp}.{payload}"), as Stripe computes it (`timestamp` as sent in `t`). */
+export async function computeSignature(secret: string, timestamp: number | string, payload: string): Promise<Uint8Array> {
   const enc = new TextEncoder();
   const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(`${timestamp}.${payload}`)));
@@ -87,7 +95,7 @@ export async function verifyStripeSignature(input: VerifyInput): Promise<Signatu
   const parsed = parseSignatureHeader(input.header);
   if (!parsed) return { ok: false, reason: "malformed_header" };
   if (parsed.v1.length === 0) return { ok: false, reason: "no_v1_signature" };
-  const expected = await computeSignature(input.secret, parsed.timestamp, input.payload);
+  const expected = await computeSignature(input.secret, parsed.timestampText, input.payload);
   let matched = false;
   for (const candidate of parsed.v1) matched = constantTimeEqual(expected, candidate) || matched;
   if (!matched) return { ok: false, reason: "signature_mismatch" };

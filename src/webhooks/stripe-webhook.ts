@@ -91,7 +91,7 @@ function describeFailure(reason: SignatureFailure): string {
     case "missing_header":
       return "no Stripe-Signature header";
     case "malformed_header":
-      return "Stripe-Signature has no single numeric t";
+      return "Stripe-Signature has no single t written as digits without leading zeros";
     case "no_v1_signature":
       return "Stripe-Signature has no v1 signature";
     case "signature_mismatch":

@@ -15,6 +15,8 @@ export interface TokenOptions {
   audience?: string;
   /** Seconds from now. */
   expiresIn?: number;
+  /** `iat`, in seconds from now (default 0). */
+  issuedIn?: number;
   claims?: JWTPayload;
 }
 
@@ -25,7 +27,7 @@ export function userToken(subject: string, options: TokenOptions = {}): Promise<
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuer(options.issuer ?? ACME_JWT_ISSUER)
     .setAudience(options.audience ?? ACME_JWT_AUDIENCE)
-    .setIssuedAt(now)
+    .setIssuedAt(now + (options.issuedIn ?? 0))
     .setExpirationTime(now + (options.expiresIn ?? 300))
     .sign(new TextEncoder().encode(options.secret ?? ACME_JWT_SECRET));
 }

@@ -13,6 +13,8 @@ export interface FixtureKey {
 }
 
 /** A minimal valid tenant config. */
+let fixtureAccounts = 0;
+
 export function tenantConfig(
   options: {
     hosts?: string[];
@@ -24,7 +26,9 @@ export function tenantConfig(
 ): Record<string, unknown> {
   const config: Record<string, unknown> = {
     hosts: options.hosts ?? [],
-    stripe: options.stripe ?? { secret_key: "STRIPE_KEY_GLOBEX" },
+    // A Connect-style default: globex's key with an account of its own per fixture, since two tenants
+    // on one key and one account are refused (one Stripe account, one tenant).
+    stripe: options.stripe ?? { secret_key: "STRIPE_KEY_GLOBEX", account: `acct_1Fixture${++fixtureAccounts}` },
     verification: { session_types: ["document"] },
     server_keys: options.keys ?? [],
   };

@@ -33,7 +33,7 @@ function tenants(): Record<string, unknown> {
     // Trusts a real identity provider: the dev login must never sign for it, even with its secret at hand.
     realidp: {
       hosts: [REAL_IDP_HOST],
-      stripe,
+      stripe: { ...stripe, account: "acct_1RealIdp" },
       verification,
       browser: { auth: { type: "jwt", issuer: ACME_JWT_ISSUER, audience: ACME_JWT_AUDIENCE, hs256_secret: "DEMO_JWT_SECRET" } },
     },

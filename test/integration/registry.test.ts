@@ -80,6 +80,33 @@ describe("serving KV tenants", () => {
     expect(reads).toEqual([proxyKeyKvKey(await sha256Hex(key)), tenantKvKey("kv-connect")]);
   });
 
+  it("a KV tenant on an env tenant's key and account answers tenant_misconfigured, and the env tenant keeps working", async () => {
+    // globex (env.TENANTS) uses STRIPE_KEY_GLOBEX without an account; this KV tenant would read its sessions.
+    const key = await kvTenant("kv-shares-globex", { stripe: { secret_key: "STRIPE_KEY_GLOBEX" } });
+    const h = await harness();
+    const before = h.stub.requests.length;
+    const res = await h.call(SESSIONS, { key });
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe("tenant_misconfigured");
+    expect(h.stub.requests.length).toBe(before);
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({ event: "tenant_stripe_credentials_shared", tenant: "kv-shares-globex" }),
+    );
+    expect((await h.call(SESSIONS, { key: PROXY_KEYS.globex })).status).toBe(200);
+  });
+
+  it("a KV tenant whose sealed key is an env tenant's key, on the same account, is refused too", async () => {
+    const id = "kv-sealed-globex";
+    const key = await kvTenant(id, { stripe: { secret_key_ref: "kv" } });
+    const kek = await importKek(KEK_VARS.TENANT_KEK_ID, KEK);
+    const sealed = await sealSecret(STRIPE_KEYS.globex, { tenant: id, purpose: "stripe_secret_key" }, kek);
+    await store.apply((await planSetSecret(store, id, "stripe_key", sealed)).changes);
+    const h = await harness(KEK_VARS);
+    const res = await h.call(SESSIONS, { key });
+    expect(res.status).toBe(500);
+    expect(await errorCode(res)).toBe("tenant_misconfigured");
+  });
+
   it("costs no KV read while cached, and two after the TTL", async () => {
     const key = await kvTenant("kv-warm");
     const h = await harness();
@@ -185,11 +212,34 @@ describe("negative caching", () => {
     expect(reads).toEqual(["host:nobody.test"]);
     expect(h.stub.requests).toHaveLength(0);
   });
+
+  it("a Host no tenant could have (510 characters, a 64-character label) costs no KV read and no 500", async () => {
+    const h = await harness();
+    const hostile = [
+      `${"a".repeat(62)}.`.repeat(8).concat("test"), // 508 characters: over DNS's 253, and a KV key over 512 bytes
+      `${"b".repeat(64)}.test`,
+      "under_score.test",
+    ];
+    for (const host of hostile) {
+      const res = await h.call(`/identity${SESSIONS}`, browserInit({ host, method: "POST", body: "type=document" }));
+      expect(res.status, host).toBe(401);
+      expect(await errorCode(res)).toBe("authentication_required");
+    }
+    expect(reads).toEqual([]);
+    expect(logs.records().filter((r) => r.level === "error")).toEqual([]);
+    // Positive control: a well-formed unknown host of the maximum length is looked up.
+    const longest = `${"c".repeat(63)}.${"d".repeat(63)}.${"e".repeat(63)}.${"f".repeat(56)}.test`;
+    expect(longest).toHaveLength(253);
+    await h.call(`/identity${SESSIONS}`, browserInit({ host: longest, method: "POST", body: "type=document" }));
+    expect(reads).toEqual([`host:${longest}`]);
+  });
 });
 
 describe("a tenant's own Stripe key, sealed in KV", () => {
   async function sealedTenant(id: string): Promise<string> {
-    const key = await kvTenant(id, { stripe: { secret_key_ref: "kv", account: "acct_1Sealed" } });
+    // Each on an account of its own: one key on one account serves one tenant (set-stripe-key refuses a second).
+    const account = `acct_1Sealed${id.replace(/[^A-Za-z0-9]/g, "")}`;
+    const key = await kvTenant(id, { stripe: { secret_key_ref: "kv", account } });
     const sealed = await sealSecret(
       OWN_STRIPE_KEY,
       { tenant: id, purpose: "stripe_secret_key" },
@@ -271,7 +321,9 @@ describe("webhook and end-user JWT secrets, sealed in KV", () => {
       .map((r) => r.detail);
 
   it("a delivery signed with the tenant's sealed webhook secret is accepted; any other signature is refused", async () => {
-    await kvTenant("kv-whsec", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    await kvTenant("kv-whsec", {
+      stripe: { secret_key: "STRIPE_KEY_GLOBEX", account: "acct_1KvWhsec1", webhook_secret_ref: "kv" },
+    });
     await storeSecret("kv-whsec", "webhook_secret", WHSEC);
     const h = await harness(KEK_VARS);
     expect((await deliver(h, "kv-whsec", WHSEC)).status).toBe(200);
@@ -281,7 +333,9 @@ describe("webhook and end-user JWT secrets, sealed in KV", () => {
   });
 
   it("a sealed value moved to another tenant or another kind does not open: refused like a bad signature", async () => {
-    await kvTenant("kv-whsec-moved", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    await kvTenant("kv-whsec-moved", {
+      stripe: { secret_key: "STRIPE_KEY_GLOBEX", account: "acct_1KvWhsec2", webhook_secret_ref: "kv" },
+    });
     // Sealed for another tenant, stored under this one (what an operator's copy-paste would do).
     const kek = await importKek(KEK_VARS.TENANT_KEK_ID, KEK);
     const foreign = await sealSecret(WHSEC, { tenant: "kv-whsec", purpose: "webhook_secret" }, kek);
@@ -291,7 +345,9 @@ describe("webhook and end-user JWT secrets, sealed in KV", () => {
     expect(refusals("kv-whsec-moved")).toEqual([expect.stringContaining("does not open")]);
 
     // Sealed for this tenant, but as its Stripe key: a value of one kind never serves as another.
-    await kvTenant("kv-whsec-kind", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    await kvTenant("kv-whsec-kind", {
+      stripe: { secret_key: "STRIPE_KEY_GLOBEX", account: "acct_1KvWhsec3", webhook_secret_ref: "kv" },
+    });
     await storeSecret("kv-whsec-kind", "webhook_secret", WHSEC, "stripe_key");
     const h2 = await harness(KEK_VARS);
     expect(await errorCode(await deliver(h2, "kv-whsec-kind", WHSEC))).toBe("signature_invalid");
@@ -299,7 +355,9 @@ describe("webhook and end-user JWT secrets, sealed in KV", () => {
   });
 
   it("a tenant whose webhook secret is not stored refuses every delivery, and the log says what to run", async () => {
-    await kvTenant("kv-whsec-none", { stripe: { secret_key: "STRIPE_KEY_GLOBEX", webhook_secret_ref: "kv" } });
+    await kvTenant("kv-whsec-none", {
+      stripe: { secret_key: "STRIPE_KEY_GLOBEX", account: "acct_1KvWhsec4", webhook_secret_ref: "kv" },
+    });
     const h = await harness(KEK_VARS);
     expect(await errorCode(await deliver(h, "kv-whsec-none", WHSEC))).toBe("signature_invalid");
     expect(refusals("kv-whsec-none")).toEqual([expect.stringContaining("set-webhook-secret")]);

@@ -6,6 +6,8 @@
  * each route also has a positive control, so a refusal cannot pass because the request was broken.
  */
 import { beforeEach, describe, expect, it } from "vitest";
+import { signPayload } from "../../dev/stub/webhooks.ts";
+import { sha256Hex } from "../../src/auth/server-key.ts";
 import type { OperationName } from "../../src/stripe/operations.ts";
 import { type BrowserInit, browserInit, userToken } from "../helpers/browser.ts";
 import {
@@ -16,7 +18,9 @@ import {
   PROXY_KEYS,
   SECRETS,
   STRIPE_KEYS,
+  STUB_BASE,
   testTenants,
+  WEBHOOK_SECRETS,
 } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
 
@@ -310,3 +314,262 @@ for (const route of ROUTES) {
     });
   });
 }
+
+/**
+ * The second pass (docs/security.md): each attack below was reproduced against the proxy before its
+ * fix, and each has a positive control, the same request without the attack, that succeeds.
+ */
+describe("second pass: attacks beyond the route matrix", () => {
+  const SHARED_KEY = "sk_test_fake_shared_platform_0123456789";
+  const B_JWT_SECRET = "test-fake-tenant-b-jwt-secret-0123456789ab";
+  const A_HOST = "a.shared.test";
+  const B_HOST = "b.shared.test";
+
+  /** Tenants a and b on one Stripe key binding (or two bindings holding one key), with the given accounts. */
+  async function sharedKeyHarness(accounts: { a?: string; b?: string }, bBinding = "STRIPE_KEY_SHARED") {
+    const tenant = async (host: string, binding: string, account: string | undefined, jwt: string, key: string) => ({
+      hosts: [host],
+      stripe: { secret_key: binding, ...(account ? { account } : {}) },
+      verification: { session_types: ["document"] },
+      browser: {
+        auth: { type: "jwt", issuer: `https://auth.${host}`, audience: "identity-edge", hs256_secret: jwt },
+        operations: ["create", "retrieve", "cancel"],
+      },
+      server_keys: [{ name: "backend", sha256: await sha256Hex(key) }],
+    });
+    const tenants = {
+      a: await tenant(A_HOST, "STRIPE_KEY_SHARED", accounts.a, "ACME_JWT_SECRET", PROXY_KEYS.acme),
+      b: await tenant(B_HOST, bBinding, accounts.b, "B_JWT_SECRET", PROXY_KEYS.globex),
+    };
+    logs.secret(SHARED_KEY, B_JWT_SECRET);
+    return createHarness({
+      tenants,
+      vars: { STRIPE_KEY_SHARED: SHARED_KEY, STRIPE_KEY_SHARED_ALIAS: SHARED_KEY, B_JWT_SECRET },
+    });
+  }
+
+  describe("finding 1: two tenants on one Stripe account with one key", () => {
+    for (const [name, accounts, binding] of [
+      ["the same binding, no account", {}, "STRIPE_KEY_SHARED"],
+      ["the same binding and account", { a: "acct_1Same", b: "acct_1Same" }, "STRIPE_KEY_SHARED"],
+      ["two bindings holding the same key", {}, "STRIPE_KEY_SHARED_ALIAS"],
+    ] as const) {
+      it(`refuses both tenants (${name}): B's key never reads A's session`, async () => {
+        const hs = await sharedKeyHarness(accounts, binding);
+        // A session of A's, made on the shared account directly (A itself is refused too).
+        const made = await hs.stub.fetch(
+          new Request(`${STUB_BASE}${SESSIONS}`, {
+            method: "POST",
+            headers: {
+              Authorization: `Bearer ${SHARED_KEY}`,
+              "Content-Type": "application/x-www-form-urlencoded",
+              ...("a" in accounts && accounts.a ? { "Stripe-Account": accounts.a } : {}),
+            },
+            body: "type=document&client_reference_id=user_a",
+          }),
+        );
+        const sessionId = ((await made.json()) as Json).id as string;
+        const before = hs.stub.requests.length;
+        for (const key of [PROXY_KEYS.globex, PROXY_KEYS.acme]) {
+          const res = await hs.call(`${SESSIONS}/${sessionId}`, { key });
+          expect(res.status).toBe(500);
+          expect(((await res.json()) as Json).error.code).toBe("tenant_misconfigured");
+        }
+        const browser = await hs.call(
+          `${SESSIONS}/${sessionId}`,
+          browserInit({ host: B_HOST, token: await token("user_a", { secret: B_JWT_SECRET, issuer: `https://auth.${B_HOST}` }) }),
+        );
+        expect(browser.status).toBe(500);
+        expect(hs.stub.requests.length).toBe(before);
+        expect(logs.records()).toContainEqual(
+          expect.objectContaining({
+            event: "tenant_stripe_credentials_shared",
+            tenant: "b",
+            detail: expect.stringContaining("tenant a"),
+          }),
+        );
+      });
+    }
+
+    it("positive control: Connect tenants on one platform key, each with its own account, work and stay isolated", async () => {
+      const hs = await sharedKeyHarness({ a: "acct_1TenantA", b: "acct_1TenantB" });
+      const created = await hs.call(
+        SESSIONS,
+        browserInit({
+          host: A_HOST,
+          method: "POST",
+          body: "type=document",
+          token: await token("user_same", { issuer: `https://auth.${A_HOST}` }),
+        }),
+      );
+      expect(created.status).toBe(200);
+      const sessionId = (await json(created)).id as string;
+      expect(hs.stub.requests.at(-1)?.headers.stripeAccount).toBe("acct_1TenantA");
+      // A's own key and A's user reach it.
+      expect((await hs.call(`${SESSIONS}/${sessionId}`, { key: PROXY_KEYS.acme })).status).toBe(200);
+      // B's server key, and B's browser user with the same subject, do not.
+      const byKey = await hs.call(`${SESSIONS}/${sessionId}`, { key: PROXY_KEYS.globex });
+      expect(byKey.status).toBe(404);
+      const bToken = await token("user_same", { secret: B_JWT_SECRET, issuer: `https://auth.${B_HOST}` });
+      const byUser = await hs.call(`${SESSIONS}/${sessionId}`, browserInit({ host: B_HOST, token: bToken }));
+      expect(byUser.status).toBe(404);
+      const list = await json(await hs.call(SESSIONS, { key: PROXY_KEYS.globex }));
+      expect((list.data as Json[]).map((s) => s.id)).not.toContain(sessionId);
+      expect(hs.stub.requests.at(-1)?.headers.stripeAccount).toBe("acct_1TenantB");
+    });
+  });
+
+  describe("finding 2: a subject that is not well-formed Unicode", () => {
+    it("refuses a lone surrogate that would reach Stripe as U+FFFD, i.e. as another user", async () => {
+      const victim = await token("user\ufffdb");
+      const created = await h.call(`/identity${SESSIONS}`, browserInit({ method: "POST", body: "type=document", token: victim }));
+      expect(created.status).toBe(200);
+      const id = (await json(created)).id as string;
+      // Positive control: the owner reads it.
+      expect((await h.call(`/identity${SESSIONS}/${id}`, browserInit({ token: victim }))).status).toBe(200);
+      const before = h.stub.requests.length;
+      const attacker = await token("user\ud800b");
+      await expectRefused(
+        await h.call(`/identity${SESSIONS}/${id}`, browserInit({ token: attacker })),
+        401,
+        "authentication_required",
+        before,
+      );
+      await expectRefused(
+        await h.call(`/identity${SESSIONS}`, browserInit({ method: "POST", body: "type=document", token: attacker })),
+        401,
+        "authentication_required",
+        before,
+      );
+    });
+  });
+
+  describe("finding 3: a hostile Host with the tenant registry bound", () => {
+    it("answers a 510-character Host with 401, not 500, and logs no error", async () => {
+      expect(h.env.TENANT_REGISTRY).toBeDefined();
+      const host = `${"h".repeat(62)}.`.repeat(8).concat("evil.test");
+      const before = h.stub.requests.length;
+      await expectRefused(
+        await h.call(`/identity${SESSIONS}`, browserInit({ host, method: "POST", body: "type=document", token: await token() })),
+        401,
+        "authentication_required",
+        before,
+      );
+      expect(logs.records().filter((r) => r.level === "error")).toEqual([]);
+      // Positive control: the same request on the tenant's host.
+      expect(
+        (await h.call(`/identity${SESSIONS}`, browserInit({ method: "POST", body: "type=document", token: await token() })))
+          .status,
+      ).toBe(200);
+    });
+  });
+
+  describe("finding 5: a body that breaks off", () => {
+    const broken = (text: string) => {
+      let sent = false;
+      return new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent) controller.error(new TypeError("Network connection lost."));
+          else controller.enqueue(new TextEncoder().encode(text));
+          sent = true;
+        },
+      });
+    };
+
+    it("answers 400 parameter_invalid on the API, forwards nothing, and logs no unhandled exception", async () => {
+      const before = h.stub.requests.length;
+      const res = await h.call(SESSIONS, {
+        key: PROXY_KEYS.acme,
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: broken("type=doc"),
+      });
+      await expectRefused(res, 400, "parameter_invalid", before);
+      expect(logs.records().filter((r) => r.event === "unhandled_exception")).toEqual([]);
+      // Positive control: the whole body.
+      expect((await h.post(SESSIONS, "type=document", { key: PROXY_KEYS.acme })).status).toBe(200);
+    });
+
+    it("answers 400 on the webhook path too", async () => {
+      const res = await h.call("/webhooks/stripe/acme", {
+        method: "POST",
+        headers: { "Stripe-Signature": `t=${Math.floor(Date.now() / 1000)},v1=${"0".repeat(64)}` },
+        body: broken('{"object":"event"'),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as Json).error.code).toBe("parameter_invalid");
+      expect(logs.records().filter((r) => r.event === "unhandled_exception")).toEqual([]);
+    });
+  });
+
+  describe("finding 6: cookie tossing", () => {
+    async function cookieHarness() {
+      const tenants = await testTenants();
+      const acme = tenants.acme as { browser: { auth: Record<string, unknown> } };
+      acme.browser.auth = { ...acme.browser.auth, cookie: "idtok" };
+      return createHarness({ tenants });
+    }
+
+    it("refuses a request whose token cookie appears twice (401), whichever comes first", async () => {
+      const hc = await cookieHarness();
+      const [attacker, victim] = [await token("user_attacker"), await token("user_victim")];
+      const create = (cookie: string) =>
+        hc.call(`/identity${SESSIONS}`, browserInit({ method: "POST", body: "type=document", headers: { Cookie: cookie } }));
+      for (const cookie of [
+        `idtok=${attacker}; idtok=${victim}`,
+        `idtok=${victim}; other=1; idtok=${attacker}`,
+        `idtok=${victim}; idtok=${victim}`,
+      ]) {
+        const res = await create(cookie);
+        expect(res.status, cookie).toBe(401);
+        expect(((await res.json()) as Json).error.code).toBe("authentication_required");
+      }
+      expect(hc.stub.requests).toHaveLength(0);
+      // Positive control: one token cookie (beside unrelated cookies) works.
+      const ok = await create(`other=1; idtok=${victim}`);
+      expect(ok.status).toBe(200);
+      await json(ok);
+      expect(hc.stub.requests.at(-1)?.params).toMatchObject({ client_reference_id: "user_victim" });
+    });
+  });
+
+  describe("finding 8: token lifetime", () => {
+    it("refuses a token issued in the future beyond the clock skew", async () => {
+      const before = h.stub.requests.length;
+      const future = await token(SUBJECT, { issuedIn: 3600 });
+      await expectRefused(await browserCall(ROUTES[1] as Route, { token: future }), 401, "authentication_required", before);
+      expect((await browserCall(ROUTES[1] as Route, { token: await token() })).status).toBe(200);
+    });
+
+    it("refuses a token older than the tenant's max_token_age_seconds, whatever its exp", async () => {
+      const tenants = await testTenants();
+      const acme = tenants.acme as { browser: { auth: Record<string, unknown> } };
+      acme.browser.auth = { ...acme.browser.auth, max_token_age_seconds: 600 };
+      const hm = await createHarness({ tenants });
+      const old = await token(SUBJECT, { expiresIn: 10 * 365 * 86_400, issuedIn: -3600 });
+      const res = await hm.call(`/identity${SESSIONS}`, browserInit({ method: "POST", body: "type=document", token: old }));
+      expect(res.status).toBe(401);
+      expect(hm.stub.requests).toHaveLength(0);
+      const fresh = await hm.call(
+        `/identity${SESSIONS}`,
+        browserInit({ method: "POST", body: "type=document", token: await token() }),
+      );
+      expect(fresh.status).toBe(200);
+      await json(fresh);
+    });
+  });
+
+  describe("finding 10: the webhook timestamp as Stripe writes it", () => {
+    it("refuses t=00<ts> carrying a valid signature over <ts>", async () => {
+      const payload = JSON.stringify({ id: "evt_1", object: "event", type: "identity.verification_session.verified" });
+      const signed = await signPayload(WEBHOOK_SECRETS.acme, payload, Math.floor(Date.now() / 1000));
+      const deliver = (header: string) =>
+        h.call("/webhooks/stripe/acme", { method: "POST", headers: { "Stripe-Signature": header }, body: payload });
+      const padded = await deliver(signed.replace("t=", "t=00"));
+      expect(padded.status).toBe(400);
+      expect(((await padded.json()) as Json).error.code).toBe("signature_invalid");
+      // Positive control: the header as signed.
+      expect((await deliver(signed)).status).toBe(200);
+    });
+  });
+});

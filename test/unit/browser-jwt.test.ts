@@ -170,6 +170,16 @@ describe("verifyBrowserToken with an HS256 secret", () => {
     ["an empty subject", async () => hs256(claims({ sub: "" })), "subject_invalid"],
     ["a subject with a control character", async () => hs256(claims({ sub: "user\n123" })), "subject_invalid"],
     ["an overlong subject", async () => hs256(claims({ sub: "u".repeat(256) })), "subject_invalid"],
+    // UTF-8 encoders turn a lone surrogate into U+FFFD: "user\ud800b" would own "user\ufffdb"'s sessions.
+    ["a subject with a lone high surrogate", async () => hs256(claims({ sub: "user\ud800b" })), "subject_invalid"],
+    ["a subject with a lone low surrogate", async () => hs256(claims({ sub: "user\udc00" })), "subject_invalid"],
+    ["a subject with reversed surrogates", async () => hs256(claims({ sub: "\udc00\ud800" })), "subject_invalid"],
+    [
+      "an iat beyond the clock skew in the future",
+      async () => hs256(claims({ iat: NOW_S + CLOCK_TOLERANCE_SECONDS + 60 })),
+      "issued_in_future",
+    ],
+    ["a non-numeric iat", async () => hs256(claims({ iat: "yesterday" })), "claim_invalid"],
     ["an embedded jwk header", async () => hs256(claims(), { jwk: { kty: "oct", k: "AAAA" } }), "header_not_allowed"],
     ["a jku header", async () => hs256(claims(), { jku: "https://evil.test/jwks.json" }), "header_not_allowed"],
     ["an x5u header", async () => hs256(claims(), { x5u: "https://evil.test/cert.pem" }), "header_not_allowed"],
@@ -207,6 +217,41 @@ describe("verifyBrowserToken with an HS256 secret", () => {
       expect(await verifyBrowserToken(await make(), RULES, HS, NOW)).toEqual({ ok: false, reason });
     });
   }
+
+  it("accepts well-formed non-ASCII subjects, surrogate pairs included (positive control)", async () => {
+    for (const sub of ["user\ufffdb", "usér", "user_😀"]) {
+      expect(await verifyBrowserToken(await hs256(claims({ sub })), RULES, HS, NOW)).toEqual({ ok: true, subject: sub });
+    }
+  });
+
+  it("accepts an iat within the clock skew, and no iat at all without a maximum age", async () => {
+    const { iat: _iat, ...noIat } = claims();
+    expect((await verifyBrowserToken(await hs256(claims({ iat: NOW_S + CLOCK_TOLERANCE_SECONDS })), RULES, HS, NOW)).ok).toBe(
+      true,
+    );
+    expect((await verifyBrowserToken(await hs256(noIat), RULES, HS, NOW)).ok).toBe(true);
+  });
+
+  describe("with a maximum token age", () => {
+    const MAX_AGE: TokenRules = { ...RULES, maxTokenAgeSeconds: 3600 };
+    it("accepts a token issued within it (positive control)", async () => {
+      expect((await verifyBrowserToken(await hs256(claims({ iat: NOW_S - 3000, exp: NOW_S + 600 })), MAX_AGE, HS, NOW)).ok).toBe(
+        true,
+      );
+    });
+    it("refuses an older token even when its exp is ten years out (too_old)", async () => {
+      const token = await hs256(claims({ iat: NOW_S - 3600 - CLOCK_TOLERANCE_SECONDS - 1, exp: NOW_S + 10 * 365 * 86_400 }));
+      expect(await verifyBrowserToken(token, MAX_AGE, HS, NOW)).toEqual({ ok: false, reason: "too_old" });
+    });
+    it("requires iat", async () => {
+      const { iat: _iat, ...noIat } = claims();
+      expect(await verifyBrowserToken(await hs256(noIat), MAX_AGE, HS, NOW)).toEqual({ ok: false, reason: "claim_invalid" });
+    });
+    it("refuses an iat in the future", async () => {
+      const token = await hs256(claims({ iat: NOW_S + CLOCK_TOLERANCE_SECONDS + 5 }));
+      expect(await verifyBrowserToken(token, MAX_AGE, HS, NOW)).toEqual({ ok: false, reason: "issued_in_future" });
+    });
+  });
 
   it("never throws, whatever the input", async () => {
     await fc.assert(

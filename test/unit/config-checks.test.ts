@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkTenants, formatPath } from "../../src/config/checks.ts";
+import { checkTenants, findSharedStripeCredentials, formatPath } from "../../src/config/checks.ts";
 import { buildRegistry } from "../../src/config/load.ts";
 import { parseTenantConfig } from "../../src/config/schema.ts";
 
@@ -50,13 +50,25 @@ describe("checkTenants: valid configs", () => {
     ],
     [
       "two tenants on disjoint prefixes of one host",
-      { a: tenant({ path_prefix: "/id" }), b: tenant({ path_prefix: "/identity", server_keys: [] }) },
+      {
+        a: tenant({ path_prefix: "/id" }),
+        b: tenant({ path_prefix: "/identity", server_keys: [], stripe: { secret_key: "STRIPE_KEY_B" } }),
+      },
     ],
     [
       "two tenants on different hosts, no prefixes",
       {
         a: tenant({ path_prefix: undefined }),
-        b: tenant({ hosts: ["id.globex.test"], path_prefix: undefined, server_keys: [] }),
+        b: tenant({ hosts: ["id.globex.test"], path_prefix: undefined, server_keys: [], stripe: { secret_key: "STRIPE_KEY_B" } }),
+      },
+    ],
+    [
+      "Connect tenants sharing one platform key, each with its own account",
+      {
+        a: tenant({ stripe: { secret_key: "STRIPE_PLATFORM", account: "acct_1A" } }),
+        b: tenant({ hosts: ["b.test"], server_keys: [], stripe: { secret_key: "STRIPE_PLATFORM", account: "acct_1B" } }),
+        // The platform's own account is a different account from each connected one.
+        p: tenant({ hosts: ["p.test"], server_keys: [], stripe: { secret_key: "STRIPE_PLATFORM" } }),
       },
     ],
     [
@@ -268,6 +280,51 @@ describe("checkTenants: problems, with their paths", () => {
         "copy.server_keys[0].sha256",
       ]),
     );
+  });
+});
+
+describe("findSharedStripeCredentials: two tenants on one Stripe account with one credential", () => {
+  const other = (stripe: Record<string, unknown>) => tenant({ hosts: ["b.test"], server_keys: [], stripe });
+
+  it.each([
+    ["the same binding, no account", { secret_key: "STRIPE_KEY_ACME" }, { secret_key: "STRIPE_KEY_ACME" }],
+    [
+      "the same binding and account",
+      { secret_key: "STRIPE_PLATFORM", account: "acct_1A" },
+      { secret_key: "STRIPE_PLATFORM", account: "acct_1A" },
+    ],
+  ])("refuses %s, on the later tenant", (_label, a, b) => {
+    const issues = checkTenants({ a: tenant({ stripe: a }), b: other(b) });
+    expect(issues).toEqual([{ path: "b.stripe.secret_key", message: expect.stringContaining("reaches Stripe like tenant a") }]);
+  });
+
+  it("refuses registry tenants whose sealed keys have the same fingerprint and account", () => {
+    const sealed = { secret_key_ref: "kv", account: "acct_1A" };
+    const fingerprints = new Map([
+      ["a", "f".repeat(64)],
+      ["b", "f".repeat(64)],
+    ]);
+    const issues = findSharedStripeCredentials({ a: tenant({ stripe: sealed }), b: other(sealed) }, fingerprints);
+    expect(issues).toEqual([{ path: "b.stripe.secret_key_ref", message: expect.stringContaining("the same sealed Stripe key") }]);
+    // Positive controls: different fingerprints, or an unknown one (no key stored yet), are no conflict.
+    expect(
+      findSharedStripeCredentials(
+        { a: tenant({ stripe: sealed }), b: other(sealed) },
+        new Map([
+          ["a", "f".repeat(64)],
+          ["b", "e".repeat(64)],
+        ]),
+      ),
+    ).toEqual([]);
+    expect(
+      findSharedStripeCredentials({ a: tenant({ stripe: sealed }), b: other(sealed) }, new Map([["a", "f".repeat(64)]])),
+    ).toEqual([]);
+  });
+
+  it("never echoes anything but binding names and account ids", () => {
+    const [issue] = checkTenants({ a: tenant(), b: other({ secret_key: "STRIPE_KEY_ACME" }) });
+    expect(issue?.message).toContain("STRIPE_KEY_ACME");
+    expect(issue?.message).toContain("no stripe.account");
   });
 });
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { bytesToBase64, importKek, openSecret, sealSecret } from "../../src/tenancy/key-encryption.ts";
+import { bytesToBase64, importKek, openSecret, sealSecret, stripeKeyFingerprint } from "../../src/tenancy/key-encryption.ts";
 import { hostKvKey, parseSecretKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import { SECRET_KIND_INFO, SECRET_KINDS } from "../../src/tenancy/secret-kinds.ts";
 import {
@@ -13,6 +13,7 @@ import {
   planSetSecret,
 } from "../../src/tenancy/registry-ops.ts";
 import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { reachKvKey } from "../../src/tenancy/stripe-reach-index.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
 
 let store: MemoryKvStore;
@@ -61,19 +62,15 @@ beforeEach(() => {
 });
 
 describe("planPut", () => {
-  it("writes the config, then one host entry per host and one key entry per key", async () => {
-    const plan = await apply(
-      planPut(
-        store,
-        "acme",
-        tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "backend", sha256: fakeHash(1) }] }),
-      ),
-    );
+  it("writes the config, then one host entry per host, one key entry per key and its Stripe reach", async () => {
+    const config = tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "backend", sha256: fakeHash(1) }] });
+    const plan = await apply(planPut(store, "acme", config));
     expect(ops(plan)).toEqual([
       `put ${tenantKvKey("acme")}`,
       `put ${hostKvKey("a.test")}`,
       `put ${hostKvKey("b.test")}`,
       `put ${proxyKeyKvKey(fakeHash(1))}`,
+      `put ${await reachKvKey(config, undefined)}`,
     ]);
     expect(json(hostKvKey("a.test"))).toEqual([{ tenant: "acme", prefix: "/id" }]);
     expect(json(proxyKeyKvKey(fakeHash(1)))).toEqual({ tenant: "acme", name: "backend" });
@@ -86,21 +83,11 @@ describe("planPut", () => {
     expect((await planPut(store, "acme", config)).changes).toEqual([]);
   });
 
-  it("moves indexes when hosts, prefix and keys change, removing stale entries", async () => {
-    await apply(
-      planPut(
-        store,
-        "acme",
-        tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "old", sha256: fakeHash(1) }] }),
-      ),
-    );
-    const plan = await apply(
-      planPut(
-        store,
-        "acme",
-        tenantConfig({ hosts: ["b.test", "c.test"], prefix: "/kyc", keys: [{ name: "new", sha256: fakeHash(2) }] }),
-      ),
-    );
+  it("moves indexes when hosts, prefix, keys and account change, removing stale entries", async () => {
+    const before = tenantConfig({ hosts: ["a.test", "b.test"], prefix: "/id", keys: [{ name: "old", sha256: fakeHash(1) }] });
+    await apply(planPut(store, "acme", before));
+    const after = tenantConfig({ hosts: ["b.test", "c.test"], prefix: "/kyc", keys: [{ name: "new", sha256: fakeHash(2) }] });
+    const plan = await apply(planPut(store, "acme", after));
     expect(ops(plan).sort()).toEqual(
       [
         `put ${tenantKvKey("acme")}`,
@@ -109,6 +96,8 @@ describe("planPut", () => {
         `put ${hostKvKey("c.test")}`,
         `put ${proxyKeyKvKey(fakeHash(2))}`,
         `delete ${proxyKeyKvKey(fakeHash(1))}`,
+        `put ${await reachKvKey(after, undefined)}`,
+        `delete ${await reachKvKey(before, undefined)}`,
       ].sort(),
     );
     expect(plan.notes).toContain("revokes proxy key acme/old");
@@ -262,6 +251,7 @@ describe("planDelete", () => {
         proxyKeyKvKey(fakeHash(2)),
         tenantKvKey("globex"),
         ...SECRET_KINDS.map((kind) => secretKvKey("globex", kind)),
+        String(await reachKvKey(json(tenantKvKey("globex")), undefined)),
       ].sort(),
     );
     expectConsistent();
@@ -270,6 +260,77 @@ describe("planDelete", () => {
 
   it("refuses an unknown tenant", async () => {
     expect((await planDelete(store, "nobody")).errors[0]?.message).toMatch(/no such tenant/);
+  });
+});
+
+describe("one Stripe account, one tenant", () => {
+  const STRIPE_KEY = "sk_test_fake_shared_0123456789abcdef";
+  const kekOf = () => importKek("k", bytesToBase64(new Uint8Array(32).fill(9)));
+  const sealFor = async (id: string, key = STRIPE_KEY) =>
+    sealSecret(key, { tenant: id, purpose: "stripe_secret_key" }, await kekOf());
+
+  it("refuses a second tenant on the same key binding and no account, whatever hosts and keys it has", async () => {
+    await apply(planPut(store, "acme", tenantConfig({ hosts: ["a.test"], stripe: { secret_key: "STRIPE_PLATFORM" } })));
+    const plan = await planPut(store, "globex", tenantConfig({ hosts: ["g.test"], stripe: { secret_key: "STRIPE_PLATFORM" } }));
+    expect(plan.changes).toEqual([]);
+    expect(plan.errors).toEqual([
+      {
+        path: "globex.stripe.secret_key",
+        message: expect.stringMatching(/reaches Stripe like tenant acme: the same key binding/),
+      },
+    ]);
+  });
+
+  it("refuses the same binding and the same account; accepts its own account (Connect)", async () => {
+    const connect = (account: string) => tenantConfig({ stripe: { secret_key: "STRIPE_PLATFORM", account } });
+    await apply(planPut(store, "acme", connect("acct_1A")));
+    expect((await planPut(store, "globex", connect("acct_1A"))).errors[0]?.path).toBe("globex.stripe.secret_key");
+    await apply(planPut(store, "globex", connect("acct_1B")));
+    // acme moving onto globex's account is refused too; re-putting its own config is not.
+    expect((await planPut(store, "acme", connect("acct_1B"))).errors[0]?.path).toBe("acme.stripe.secret_key");
+    expect((await planPut(store, "acme", connect("acct_1A"))).errors).toEqual([]);
+  });
+
+  it("frees the slot when the holder moves or is deleted (stale index entries do not block)", async () => {
+    const same = () => tenantConfig({ stripe: { secret_key: "STRIPE_PLATFORM" } });
+    await apply(planPut(store, "acme", same()));
+    await apply(planPut(store, "acme", tenantConfig({ stripe: { secret_key: "STRIPE_ACME_OWN" } })));
+    await apply(planPut(store, "globex", same()));
+    await apply(planDelete(store, "globex"));
+    await apply(planPut(store, "initech", same()));
+  });
+
+  it("refuses set-stripe-key with a key another tenant holds sealed on the same account", async () => {
+    const sealedRef = { secret_key_ref: "kv", account: "acct_1Same" };
+    await seedTenant(store, "acme", tenantConfig({ stripe: sealedRef }));
+    await seedTenant(store, "globex", tenantConfig({ stripe: sealedRef }));
+    await apply(planSetSecret(store, "acme", "stripe_key", await sealFor("acme")));
+    const refused = await planSetSecret(store, "globex", "stripe_key", await sealFor("globex"));
+    expect(refused.changes).toEqual([]);
+    expect(refused.errors).toEqual([
+      { path: "globex.stripe.secret_key_ref", message: expect.stringMatching(/tenant acme: the same sealed Stripe key/) },
+    ]);
+    expect(store.data.has(secretKvKey("globex", "stripe_key"))).toBe(false);
+    // Positive control: another key is fine, and so is the same key once acme has replaced its own.
+    await apply(planSetSecret(store, "globex", "stripe_key", await sealFor("globex", "sk_test_fake_other_0123456789abcdef")));
+    await apply(planSetSecret(store, "acme", "stripe_key", await sealFor("acme", "sk_test_fake_third_0123456789abcdef")));
+    await apply(planSetSecret(store, "globex", "stripe_key", await sealFor("globex")));
+  });
+
+  it("refuses a put that moves a sealed-key tenant onto another's account with the same key", async () => {
+    await seedTenant(store, "acme", tenantConfig({ stripe: { secret_key_ref: "kv", account: "acct_1A" } }));
+    await seedTenant(store, "globex", tenantConfig({ stripe: { secret_key_ref: "kv", account: "acct_1B" } }));
+    await apply(planSetSecret(store, "acme", "stripe_key", await sealFor("acme")));
+    await apply(planSetSecret(store, "globex", "stripe_key", await sealFor("globex")));
+    const plan = await planPut(store, "globex", tenantConfig({ stripe: { secret_key_ref: "kv", account: "acct_1A" } }));
+    expect(plan.errors[0]?.path).toBe("globex.stripe.secret_key_ref");
+  });
+
+  it("stores the key's fingerprint, never the key", async () => {
+    await seedTenant(store, "acme", tenantConfig({ stripe: { secret_key_ref: "kv" } }));
+    await apply(planSetSecret(store, "acme", "stripe_key", await sealFor("acme")));
+    expect(json(secretKvKey("acme", "stripe_key"))).toMatchObject({ fingerprint: await stripeKeyFingerprint(STRIPE_KEY) });
+    for (const value of store.data.values()) expect(value).not.toContain(STRIPE_KEY);
   });
 });
 
@@ -312,7 +373,9 @@ describe("planSetSecret / planRotateKek", () => {
 
   it("stores a sealed key, and rotation re-seals every key not under the new KEK", async () => {
     const [oldKek, newKek] = [await kek("old", 1), await kek("new", 2)];
-    for (const id of ["acme", "globex"]) await seedTenant(store, id, tenantConfig({ stripe: { secret_key_ref: "kv" } }));
+    // One key on two accounts (a Connect platform key sealed per tenant) is allowed.
+    for (const id of ["acme", "globex"])
+      await seedTenant(store, id, tenantConfig({ stripe: { secret_key_ref: "kv", account: `acct_1${id}` } }));
     for (const id of ["acme", "globex"]) {
       const sealed = await sealSecret(STRIPE_KEY, { tenant: id, purpose: "stripe_secret_key" }, oldKek);
       const plan = await apply(planSetSecret(store, id, "stripe_key", sealed));

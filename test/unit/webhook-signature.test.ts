@@ -63,6 +63,26 @@ describe("verifyStripeSignature", () => {
     });
   });
 
+  it("refuses a timestamp written unlike Stripe writes it, even over a valid signature of its value", async () => {
+    const sig = await v1(SECRET, NOW, PAYLOAD);
+    for (const t of [`00${NOW}`, `0${NOW}`, `+${NOW}`, `${NOW}.0`, ` ${NOW}x`]) {
+      const header = `t=${t},v1=${sig}`;
+      expect(await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET, nowSeconds: NOW }), header).toEqual({
+        ok: false,
+        reason: "malformed_header",
+      });
+    }
+    // Positive control: the same signature with `t` as Stripe writes it.
+    expect(
+      (await verifyStripeSignature({ payload: PAYLOAD, header: `t=${NOW},v1=${sig}`, secret: SECRET, nowSeconds: NOW })).ok,
+    ).toBe(true);
+  });
+
+  it("signs over `t` exactly as sent", async () => {
+    expect(hex(await computeSignature(SECRET, String(NOW), PAYLOAD))).toBe(await v1(SECRET, NOW, PAYLOAD));
+    expect(parseSignatureHeader(`t=${NOW},v1=${"a".repeat(64)}`)).toMatchObject({ timestamp: NOW, timestampText: String(NOW) });
+  });
+
   it("a v0 signature alone never passes, even when it is the right HMAC", async () => {
     const header = `t=${NOW},v0=${await v1(SECRET, NOW, PAYLOAD)}`;
     expect((await verifyStripeSignature({ payload: PAYLOAD, header, secret: SECRET, nowSeconds: NOW })).ok).toBe(false);
