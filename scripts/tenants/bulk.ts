@@ -4,7 +4,8 @@
  * src/tenancy/registry-bulk.ts; this file reads files, prints plans and progress, and applies.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { sealSecret, type Kek } from "../../src/tenancy/key-encryption.ts";
+import { findSharedStripeCredentials } from "../../src/config/checks.ts";
+import { type Kek, sealSecret } from "../../src/tenancy/key-encryption.ts";
 import { changedSince, firstNames, type ImportPlan, planImport } from "../../src/tenancy/registry-bulk.ts";
 import { SECRET_PREFIX, TENANT_PREFIX, tenantIdOfKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import { isObject, parseJson, planSetSecret, withReadCache } from "../../src/tenancy/registry-ops.ts";
@@ -190,6 +191,7 @@ export async function setSecretsFromFile(
   const errors: string[] = [];
   const notes: string[] = [];
   const changes: KvChange[] = [];
+  const fingerprints = new Map<string, string>();
   for (const [id, variable] of Object.entries(map)) {
     if (typeof variable !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) {
       errors.push(`tenant ${id}: the value must be the name of an environment variable`);
@@ -201,10 +203,19 @@ export async function setSecretsFromFile(
       errors.push(`tenant ${id}: ${variable}: that ${label} ${bad}`);
       continue;
     }
-    const plan = await planSetSecret(reader, id, kind, await sealSecret(secret, { tenant: id, purpose }, kek));
+    const sealed = await sealSecret(secret, { tenant: id, purpose }, kek);
+    if (sealed.fingerprint !== undefined) fingerprints.set(id, sealed.fingerprint);
+    const plan = await planSetSecret(reader, id, kind, sealed);
     for (const e of plan.errors) errors.push(`tenant ${id}: ${e.message}`);
     notes.push(...plan.notes);
     changes.push(...plan.changes);
+  }
+  // Each plan above checked its tenant against the registry; this checks the file's tenants against
+  // each other (one Stripe account, one tenant), which the registry does not know about yet.
+  if (fingerprints.size > 1) {
+    const configs = await reader.getMany([...fingerprints.keys()].map(tenantKvKey));
+    const batch = Object.fromEntries([...fingerprints.keys()].map((id) => [id, parseJson(configs.get(tenantKvKey(id)))]));
+    for (const issue of findSharedStripeCredentials(batch, fingerprints)) errors.push(`${issue.path}: ${issue.message}`);
   }
   if (errors.length > 0) {
     for (const e of errors) ctx.err(`error: ${e}`);

@@ -1,11 +1,13 @@
 import { checkTenants } from "../config/checks.ts";
 import {
-  hostKvKey,
   HOST_PREFIX,
+  hostKvKey,
   KEY_PREFIX,
   parseSecretKvKey,
   proxyKeyKvKey,
   SECRET_PREFIX,
+  STRIPE_REACH_PREFIX,
+  secretKvKey,
   TENANT_PREFIX,
   tenantIdOfKvKey,
   tenantKvKey,
@@ -13,6 +15,7 @@ import {
 import { hostsOf, isObject, keysOf, parseJson, prefixOf } from "./registry-ops.ts";
 import type { KvChange, RegistryReader } from "./registry-store.ts";
 import { registrySecretKinds } from "./secret-kinds.ts";
+import { reachKvKey, sealedKeyFingerprint } from "./stripe-reach-index.ts";
 
 /**
  * Bulk planning for `tenants import`: the whole registry brought to a file of tenant configs, the
@@ -84,7 +87,8 @@ export async function sha256HexOf(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const REGISTRY_PREFIXES = [TENANT_PREFIX, HOST_PREFIX, KEY_PREFIX, SECRET_PREFIX];
+const REGISTRY_PREFIXES = [TENANT_PREFIX, HOST_PREFIX, KEY_PREFIX, STRIPE_REACH_PREFIX, SECRET_PREFIX];
+const INDEX_PREFIXES = [HOST_PREFIX, KEY_PREFIX, STRIPE_REACH_PREFIX];
 
 /**
  * Every registry key → the SHA-256 of its value. Hashes recorded by the writer are taken as they are;
@@ -111,7 +115,9 @@ export async function readHashes(
   }
   const values = new Map<string, string>();
   if (toRead.length > 0) for (const [key, value] of await reader.getMany(toRead)) if (value !== null) values.set(key, value);
-  for (const [key, value] of values) if (!hashes.has(key)) hashes.set(key, await sha256HexOf(value));
+  const unhashed = [...values].filter(([key]) => !hashes.has(key));
+  const computed = await Promise.all(unhashed.map(([, value]) => sha256HexOf(value)));
+  for (const [i, [key]] of unhashed.entries()) hashes.set(key, computed[i] ?? "");
   // A secret without a recorded hash still exists: its hash is unknown, never equal to a new one.
   for (const [key, hash] of listed)
     if (hash === undefined && !hashes.has(key) && key.startsWith(SECRET_PREFIX)) hashes.set(key, "?");
@@ -150,6 +156,12 @@ export async function planImport(
 
   // 1. What KV holds: hashes of everything; values only where the plan needs them.
   const needsValue = (key: string): boolean => {
+    // A sealed Stripe key's fingerprint: "one Stripe account, one tenant" compares tenants by it.
+    const secret = parseSecretKvKey(key);
+    if (secret?.kind === "stripe_key") {
+      const entry = inFile.get(secret.tenant);
+      return entry === undefined ? !options.prune : registrySecretKinds(entry.config).includes("stripe_key");
+    }
     const id = tenantIdOfKvKey(key);
     if (id === undefined) return false;
     const entry = inFile.get(id);
@@ -201,7 +213,12 @@ export async function planImport(
   // 3. Validation: every problem, each with its tenant.
   const errors: BulkIssue[] = [];
   const staleProblems = new Set<string>();
-  for (const issue of checkTenants(finalConfigs)) {
+  const stripeKeyFingerprints = new Map<string, string>();
+  for (const id of Object.keys(finalConfigs)) {
+    const fingerprint = sealedKeyFingerprint(values.get(secretKvKey(id, "stripe_key")));
+    if (fingerprint !== undefined) stripeKeyFingerprints.set(id, fingerprint);
+  }
+  for (const issue of checkTenants(finalConfigs, { stripeKeyFingerprints })) {
     const { tenant, rest } = splitIssuePath(issue.path);
     if (inFile.has(tenant)) {
       const line = lineOf(tenant);
@@ -241,6 +258,13 @@ export async function planImport(
     }
     for (const key of keysOf(config)) desired.set(proxyKeyKvKey(key.sha256), JSON.stringify({ tenant: id, name: key.name }));
   }
+  const reachKeys = await Promise.all(
+    Object.entries(finalConfigs).map(([id, c]) => reachKvKey(c, stripeKeyFingerprints.get(id))),
+  );
+  for (const [i, id] of Object.keys(finalConfigs).entries()) {
+    const reach = reachKeys[i];
+    if (reach !== undefined) desired.set(reach, JSON.stringify({ tenant: id }));
+  }
   for (const id of unreadable) desired.set(tenantKvKey(id), storedText.get(id) ?? "");
   for (const [host, list] of hostEntries) desired.set(hostKvKey(host), hostIndexText(list));
 
@@ -249,10 +273,14 @@ export async function planImport(
   const indexPuts: KvChange[] = [];
   const deletes: KvChange[] = [];
   const expected = new Map<string, string | null>();
+  // Hashed in parallel: 30,000 sequential digests cost seconds.
+  const desiredHashes = await Promise.all([...desired.values()].map(sha256HexOf));
+  let n = 0;
   for (const [key, value] of desired) {
     const before = current.get(key);
+    const hash = desiredHashes[n++];
     const id = tenantIdOfKvKey(key);
-    if (before !== undefined && before === (await sha256HexOf(value))) {
+    if (before !== undefined && before === hash) {
       if (id !== undefined && inFile.has(id)) tenants.unchanged.push(id);
       continue;
     }
@@ -287,7 +315,7 @@ export async function planImport(
     tenants,
     entries: {
       indexPuts: indexPuts.length,
-      indexDeletes: deletes.filter((c) => c.key.startsWith(HOST_PREFIX) || c.key.startsWith(KEY_PREFIX)).length,
+      indexDeletes: deletes.filter((c) => INDEX_PREFIXES.some((p) => c.key.startsWith(p))).length,
       secretDeletes: deletes.filter((c) => c.key.startsWith(SECRET_PREFIX)).length,
     },
     read: { keys: listed, values: values.size },

@@ -395,6 +395,17 @@ describe("tenants CLI bulk commands, in-memory store", () => {
     for (const id of ["t1", "t2"])
       expect(parseSealedSecret(store.data.get(secretKvKey(id, "stripe_key")) ?? "")?.kek_id).toBe("test-1");
     expect(findSecretLeaks([...store.data.values(), res.err, res.out], [STRIPE_KEY])).toEqual([]);
+    // Two tenants of one file on one account with the same key: refused (one Stripe account, one tenant).
+    const sameAccount = { stripe: { secret_key_ref: "kv", account: "acct_1Same" } };
+    await run([
+      "import",
+      await file("same.jsonl", jsonl([5, 6].map((n) => ({ id: `t${n}`, config: bulkTenant(n, sameAccount) })))),
+    ]);
+    const twins = await file("twins.json", JSON.stringify({ t5: "T1_KEY", t6: "T1_KEY" }));
+    const refused = await run(["set-stripe-key", "--from-file", twins], env);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("t6.stripe.secret_key_ref");
+    expect(store.data.has(secretKvKey("t5", "stripe_key"))).toBe(false);
     // A tenant id and a file together are a usage error.
     expect((await run(["set-stripe-key", "t1", "--from-file", good], env)).code).toBe(2);
   });

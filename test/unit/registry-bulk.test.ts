@@ -13,7 +13,8 @@ import {
   type TenantEntry,
 } from "../../src/tenancy/registry-bulk.ts";
 import { hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
-import { planPut } from "../../src/tenancy/registry-ops.ts";
+import { bytesToBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
+import { planPut, planSetSecret } from "../../src/tenancy/registry-ops.ts";
 import { type KvChange, MemoryKvStore } from "../../src/tenancy/registry-store.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
 
@@ -43,7 +44,8 @@ describe("planImport", () => {
   it("creates, changes, leaves unchanged and (with prune) deletes tenants, and a second run plans nothing", async () => {
     const first = await applyImport(entries([1, 2, 3]));
     expect(first.tenants).toEqual({ created: ["t1", "t2", "t3"], changed: [], unchanged: [], deleted: [] });
-    expect(first.entries).toEqual({ indexPuts: 6, indexDeletes: 0, secretDeletes: 0 });
+    // host:, key: and stripe: (one Stripe account, one tenant) for each.
+    expect(first.entries).toEqual({ indexPuts: 9, indexDeletes: 0, secretDeletes: 0 });
 
     const again = await planImport(store, entries([1, 2, 3]));
     expect(again.changes).toEqual([]);
@@ -60,11 +62,12 @@ describe("planImport", () => {
     await store.apply([{ op: "put", key: secretKvKey("t9", "stripe_key"), value: "{}", summary: "" }]);
     const pruned = await planImport(store, entries([1, 3, 4]), { prune: true });
     expect(pruned.tenants.deleted).toEqual(["t2", "t9"]);
-    expect(pruned.entries).toEqual({ indexPuts: 0, indexDeletes: 4, secretDeletes: 1 });
+    expect(pruned.entries).toEqual({ indexPuts: 0, indexDeletes: 6, secretDeletes: 1 });
     await store.apply(pruned.changes);
-    expect([...store.data.keys()].sort()).toEqual(
+    expect([...store.data.keys()].filter((k) => !k.startsWith("stripe:")).sort()).toEqual(
       [1, 3, 4].flatMap((n) => [tenantKvKey(`t${n}`), hostKvKey(`t${n}.test`), proxyKeyKvKey(fakeHash(n))]).sort(),
     );
+    expect([...store.data.keys()].filter((k) => k.startsWith("stripe:"))).toHaveLength(3);
   });
 
   it("writes exactly the state that put writes for the same tenants", async () => {
@@ -144,9 +147,19 @@ describe("planImport", () => {
     // Another operator moves t2 meanwhile, and creates t3 under the plan's feet.
     await store.apply((await planPut(store, "t2", tenant(2, { hosts: ["elsewhere.test"] }))).changes);
     await store.apply((await planPut(store, "t3", tenant(3, { prefix: "/x" }))).changes);
-    expect((await changedSince(store, plan.expected)).sort()).toEqual(
-      [hostKvKey("t2.test"), hostKvKey("t3.test"), proxyKeyKvKey(fakeHash(3)), tenantKvKey("t2"), tenantKvKey("t3")].sort(),
+    const moved = await changedSince(store, plan.expected);
+    expect(moved).toEqual(
+      expect.arrayContaining([
+        hostKvKey("t2.test"),
+        hostKvKey("t3.test"),
+        proxyKeyKvKey(fakeHash(3)),
+        tenantKvKey("t2"),
+        tenantKvKey("t3"),
+      ]),
     );
+    // ... and t3's "one Stripe account" index entry.
+    expect(moved.filter((k) => k.startsWith("stripe:"))).toHaveLength(1);
+    expect(moved).toHaveLength(6);
   });
 });
 
@@ -166,6 +179,34 @@ class HashingStore extends MemoryKvStore implements HashListingReader {
     for (const c of changes) if (c.op === "put") this.hashes.set(c.key, await sha256HexOf(c.value));
   }
 }
+
+describe("planImport: one Stripe account, one tenant", () => {
+  it("refuses two tenants of the file on one key binding and account, and a tenant moved onto another's sealed key and account", async () => {
+    const shared = { secret_key: "STRIPE_KEY_PLATFORM", account: "acct_1Same" };
+    const plan = await planImport(store, [
+      { id: "a", config: tenant(1, { stripe: shared }) },
+      { id: "b", config: tenant(2, { stripe: shared }) },
+    ]);
+    expect(plan.errors.map((e) => `${e.tenant} ${e.path}`)).toEqual(["b stripe.secret_key"]);
+
+    // Sealed keys: the same key stored for two tenants on different accounts is fine...
+    const kek = await importKek("k", bytesToBase64(new Uint8Array(32).fill(7)));
+    const kv = (account: string) => ({ secret_key_ref: "kv", account });
+    await applyImport([
+      { id: "c", config: tenant(3, { stripe: kv("acct_1C") }) },
+      { id: "d", config: tenant(4, { stripe: kv("acct_1D") }) },
+    ]);
+    for (const id of ["c", "d"]) {
+      const sealed = await sealSecret("sk_test_fake_shared_0123456789", { tenant: id, purpose: "stripe_secret_key" }, kek);
+      const set = await planSetSecret(store, id, "stripe_key", sealed);
+      expect(set.errors).toEqual([]);
+      await store.apply(set.changes);
+    }
+    // ... until an import puts d on c's account: found through the sealed keys' fingerprints.
+    const moved = await planImport(store, [{ id: "d", config: tenant(4, { stripe: kv("acct_1C") }) }]);
+    expect(moved.errors.map((e) => `${e.tenant} ${e.path}`)).toEqual(["d stripe.secret_key_ref"]);
+  });
+});
 
 describe("planImport with recorded hashes", () => {
   it("re-plans an unchanged registry from the listing alone, and reads values that have no recorded hash", async () => {
