@@ -10,12 +10,13 @@
  *   5. start `wrangler dev` on that state and send a server-key request as the last tenant (its proxy
  *      key, resolved through the Worker's registry lookup), answered by the local Stripe stub.
  *
- * Options: --tenants N (default 10000), --changed N (default 100), --keep (leave the state directory).
+ * Options: --tenants N (default 10000), --changed N (default 100), --keep (leave the state directory),
+ * --state-in DIR (keep the KV state there, e.g. /dev/shm, to separate the disk's share of the time).
  * Prints one line per step (wall time, wrangler runs) and a JSON summary on stdout.
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     tenants: { type: "string", default: "10000" },
     changed: { type: "string", default: "100" },
     keep: { type: "boolean", default: false },
+    /** Keep the local KV state in this directory instead (e.g. /dev/shm, to see what the disk costs). */
+    "state-in": { type: "string" },
   },
 });
 const TENANTS = Number(values.tenants);
@@ -84,6 +87,7 @@ function cli(args: string[]): Promise<{ code: number; out: string; err: string; 
 }
 
 const steps: Step[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 async function step(name: string, args: string[]): Promise<void> {
   process.stderr.write(`[bench] ${name}\n`);
   const res = await cli(args);
@@ -107,6 +111,11 @@ let served: { status: number; tenant: string; answeredBy: string } | undefined;
 const stack = await startDevStack({
   beforeStart: async (persistTo) => {
     await rm(persistTo, { recursive: true, force: true });
+    if (values["state-in"]) {
+      const elsewhere = await mkdtemp(join(values["state-in"], "tenant-import-state-"));
+      await symlink(elsewhere, persistTo);
+      cleanups.push(() => rm(elsewhere, { recursive: true, force: true }));
+    }
     const work = dirname(persistTo);
     const local = ["--local", "--persist-to", persistTo];
     const file = join(work, "tenants.jsonl");
@@ -159,4 +168,5 @@ process.stderr.write(`${table.join("\n")}\n`);
 process.stdout.write(`${JSON.stringify({ tenants: TENANTS, changed: CHANGED, steps, served }, null, 2)}\n`);
 // startDevStack keeps its state in .wrangler/dev-<port>: this run's, and only this run's, goes.
 if (!values.keep) await rm(join(root, ".wrangler", `dev-${new URL(stack.proxyUrl).port}`), { recursive: true, force: true });
+if (!values.keep) for (const cleanup of cleanups) await cleanup();
 process.exitCode = served?.status === 200 ? 0 : 1;
