@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import type { Miniflare } from "miniflare";
 import type { HashListingReader } from "../../src/tenancy/registry-bulk.ts";
 import type { KvChange, RegistryStore } from "../../src/tenancy/registry-store.ts";
-import { valueMetadata, type WranglerTarget } from "./wrangler-store.ts";
+import { applyInBatches, type WranglerTarget } from "./wrangler-store.ts";
 
 /** Keys per request into the Worker (progress is reported between them). */
 const BATCH = 2_000;
@@ -114,19 +114,10 @@ export class LocalKvStore implements RegistryStore, HashListingReader {
   }
 
   async apply(changes: readonly KvChange[]): Promise<void> {
-    const puts = changes.flatMap((c) =>
-      c.op === "put" ? [{ key: c.key, value: c.value, metadata: valueMetadata(c.value) }] : [],
-    );
-    const deletes = changes.flatMap((c) => (c.op === "delete" ? [c.key] : []));
-    const total = puts.length + deletes.length;
-    for (let i = 0; i < puts.length; i += BATCH) {
-      await this.#call({ op: "put", puts: puts.slice(i, i + BATCH) });
-      if (total > BATCH) this.progress?.("written", Math.min(puts.length, i + BATCH), total);
-    }
-    for (let i = 0; i < deletes.length; i += BATCH) {
-      await this.#call({ op: "delete", keys: deletes.slice(i, i + BATCH) });
-      if (total > BATCH) this.progress?.("written", puts.length + Math.min(deletes.length, i + BATCH), total);
-    }
+    await applyInBatches(changes, BATCH, this.progress, {
+      put: (puts) => this.#call({ op: "put", puts }),
+      delete: (keys) => this.#call({ op: "delete", keys }),
+    });
   }
 
   async close(): Promise<void> {

@@ -54,6 +54,38 @@ export const valueMetadata = (value: string): { sha256: string } => ({
   sha256: createHash("sha256").update(value).digest("hex"),
 });
 
+export interface BulkPut {
+  key: string;
+  value: string;
+  metadata: { sha256: string };
+}
+
+/**
+ * The write side shared by both CLI stores: puts (each with its hash as metadata) then deletes, in
+ * batches of `batch`, with a progress count after each batch of a write of more than one batch.
+ */
+export async function applyInBatches(
+  changes: readonly KvChange[],
+  batch: number,
+  progress: ((what: string, done: number, total: number) => void) | undefined,
+  write: { put(chunk: BulkPut[]): Promise<unknown>; delete(chunk: string[]): Promise<unknown> },
+): Promise<void> {
+  const puts = changes.flatMap((c) => (c.op === "put" ? [{ key: c.key, value: c.value, metadata: valueMetadata(c.value) }] : []));
+  const deletes = changes.flatMap((c) => (c.op === "delete" ? [c.key] : []));
+  const total = puts.length + deletes.length;
+  const report = (done: number) => {
+    if (total > batch) progress?.("written", done, total);
+  };
+  for (let i = 0; i < puts.length; i += batch) {
+    await write.put(puts.slice(i, i + batch));
+    report(Math.min(puts.length, i + batch));
+  }
+  for (let i = 0; i < deletes.length; i += batch) {
+    await write.delete(deletes.slice(i, i + batch));
+    report(puts.length + Math.min(deletes.length, i + batch));
+  }
+}
+
 export class WranglerKvStore implements RegistryStore, HashListingReader {
   readonly #target: WranglerTarget;
   /** wrangler runs made, for tests and for the operator's patience. */
@@ -154,20 +186,10 @@ export class WranglerKvStore implements RegistryStore, HashListingReader {
   }
 
   async apply(changes: readonly KvChange[]): Promise<void> {
-    const puts = changes.flatMap((c) =>
-      c.op === "put" ? [{ key: c.key, value: c.value, metadata: valueMetadata(c.value) }] : [],
-    );
-    const deletes = changes.flatMap((c) => (c.op === "delete" ? [c.key] : []));
-    const total = puts.length + deletes.length;
-    for (let i = 0; i < puts.length; i += WRITE_BATCH) {
-      const chunk = JSON.stringify(puts.slice(i, i + WRITE_BATCH));
-      await this.#withTempFile("put.json", chunk, (path) => this.#run(["kv", "bulk", "put", path]));
-      this.progress?.("written", Math.min(puts.length, i + WRITE_BATCH), total);
-    }
-    for (let i = 0; i < deletes.length; i += WRITE_BATCH) {
-      const chunk = JSON.stringify(deletes.slice(i, i + WRITE_BATCH));
-      await this.#withTempFile("delete.json", chunk, (path) => this.#run(["kv", "bulk", "delete", path, "--force"]));
-      this.progress?.("written", puts.length + Math.min(deletes.length, i + WRITE_BATCH), total);
-    }
+    await applyInBatches(changes, WRITE_BATCH, this.progress, {
+      put: (chunk) => this.#withTempFile("put.json", JSON.stringify(chunk), (path) => this.#run(["kv", "bulk", "put", path])),
+      delete: (chunk) =>
+        this.#withTempFile("delete.json", JSON.stringify(chunk), (path) => this.#run(["kv", "bulk", "delete", path, "--force"])),
+    });
   }
 }
