@@ -24,7 +24,13 @@ export function demoTenants(port: number): Record<string, unknown> {
   return {
     [DEMO_TENANT_ID]: {
       hosts: [`localhost:${port}`, `127.0.0.1:${port}`],
-      stripe: { secret_key: "STRIPE_KEY_DEMO", api_version: "2026-07-29.dahlia", webhook_secret: "STRIPE_WHSEC_DEMO" },
+      stripe: {
+        secret_key: "STRIPE_KEY_DEMO",
+        api_version: "2026-07-29.dahlia",
+        // Any SDK's own version (stripe-node 23 sends 2026-10-28.endive, stripe-node 12 2022-11-15).
+        api_versions: ["*"],
+        webhook_secret: "STRIPE_WHSEC_DEMO",
+      },
       verification: {
         session_types: ["document", "id_number"],
         allowed_document_types: ["passport", "id_card", "driving_license"],

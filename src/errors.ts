@@ -30,8 +30,26 @@ export function errorTypeOf(code: ErrorCode): "api_error" | "invalid_request_err
   return ERROR_STATUS[code] >= 500 ? "api_error" : "invalid_request_error";
 }
 
+/**
+ * The codes whose meaning is the one Stripe documents at https://docs.stripe.com/error-codes: their
+ * errors carry Stripe's `doc_url`. The proxy's own codes (policy_violation, origin_not_allowed,
+ * upstream_*...) and codes Stripe uses with another meaning (`authentication_required` is a card
+ * 3-D Secure decline there) have none rather than a link that explains something else.
+ */
+const STRIPE_DOCUMENTED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "parameter_missing",
+  "parameter_unknown",
+  "rate_limit",
+  "resource_missing",
+]);
+
+/** Stripe's link for a documented code: the code with dashes (`resource_missing` → `.../resource-missing`). */
+export function stripeDocUrl(code: ErrorCode): string | undefined {
+  return STRIPE_DOCUMENTED_CODES.has(code) ? `https://docs.stripe.com/error-codes/${code.replace(/_/g, "-")}` : undefined;
+}
+
 export interface StripeErrorBody {
-  error: { type: string; code: ErrorCode; message: string; param?: string };
+  error: { type: string; code?: ErrorCode; doc_url?: string; message: string; param?: string };
 }
 
 /**
@@ -42,13 +60,20 @@ export class ProxyError extends Error {
   readonly code: ErrorCode;
   readonly param: string | undefined;
   readonly headers: Record<string, string>;
+  /** Whether the body names the code: Stripe's "Unrecognized request URL" has none (the log still does). */
+  readonly sendCode: boolean;
 
-  constructor(code: ErrorCode, message: string, options: { param?: string; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { param?: string; headers?: Record<string, string>; sendCode?: boolean } = {},
+  ) {
     super(message);
     this.name = "ProxyError";
     this.code = code;
     this.param = options.param;
     this.headers = options.headers ?? {};
+    this.sendCode = options.sendCode ?? true;
   }
 
   get status(): number {
@@ -56,10 +81,25 @@ export class ProxyError extends Error {
   }
 
   toBody(): StripeErrorBody {
-    const error: StripeErrorBody["error"] = { type: errorTypeOf(this.code), code: this.code, message: this.message };
+    const error: StripeErrorBody["error"] = { type: errorTypeOf(this.code), message: this.message };
+    if (this.sendCode) {
+      error.code = this.code;
+      const docUrl = stripeDocUrl(this.code);
+      if (docUrl !== undefined) error.doc_url = docUrl;
+    }
     if (this.param !== undefined) error.param = this.param;
     return { error };
   }
+}
+
+/**
+ * An error body as Stripe writes one: pretty-printed with two spaces, the error's keys in alphabetical
+ * order, a final newline. One renderer for every error the proxy makes, so that two answers built from
+ * the same fields are the same bytes (the browser's "not yours" and "missing" 404s depend on it).
+ */
+export function renderStripeError(body: StripeErrorBody): string {
+  const sorted = Object.fromEntries(Object.entries(body.error).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return `${JSON.stringify({ error: sorted }, null, 2)}\n`;
 }
 
 /** The message the caller sees when something unexpected happened; never an exception's own text. */
@@ -74,5 +114,5 @@ export function errorResponse(err: ProxyError, requestId: string, extraHeaders: 
     ...err.headers,
     ...extraHeaders,
   });
-  return new Response(JSON.stringify(err.toBody()), { status: err.status, headers });
+  return new Response(renderStripeError(err.toBody()), { status: err.status, headers });
 }

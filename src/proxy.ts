@@ -4,15 +4,16 @@ import { browserSessionView } from "./auth/browser-view.ts";
 import { classifyAuthorization } from "./auth/credentials.ts";
 import { invalidateAfterWrite } from "./cache/invalidation.ts";
 import { listThroughCache } from "./cache/list-cache.ts";
-import { isOwnedBy, missingSessionError } from "./auth/ownership.ts";
+import { isOwnedBy, missingObjectError } from "./auth/ownership.ts";
 import { lookupProxyKey } from "./auth/server-key.ts";
 import type { TenantRecord } from "./config/load.ts";
 import type { TenantConfig } from "./config/schema.ts";
 import type { RequestState } from "./deps.ts";
 import { DEFAULT_STRIPE_API_BASE } from "./env.ts";
-import { ProxyError } from "./errors.ts";
+import { errorResponse, ProxyError } from "./errors.ts";
 import { enforceSessionPolicy } from "./policy/enforce.ts";
 import { enforceRateLimit, readRateLimiter } from "./ratelimit/rate-limit.ts";
+import { resolveApiVersion } from "./stripe/api-version.ts";
 import { encodeForm, type Params } from "./stripe/form-codec.ts";
 import { stripListSecrets } from "./stripe/list-view.ts";
 import { DEFAULT_OPERATIONS, matchOperation, OPERATIONS, type OperationSpec, upstreamPath } from "./stripe/operations.ts";
@@ -54,6 +55,7 @@ export async function handleIdentityRequest(request: Request, state: RequestStat
   const config = healthyConfig(caller.tenant, state);
   authorizeOperation(caller, op.spec);
   const stripeHeaders = readCallerStripeHeaders(request.headers);
+  const apiVersion = resolveApiVersion(request.headers.get("stripe-version"), config.stripe);
   const params = await parseOperationParams(request, op.spec);
   const forwarded = applyPolicy(op.spec, callerParams(caller, op.spec, params, state), config, state);
 
@@ -64,7 +66,6 @@ export async function handleIdentityRequest(request: Request, state: RequestStat
     callerIdempotencyKey: stripeHeaders.idempotencyKey !== undefined,
   };
   if (config.stripe.account) call.account = config.stripe.account;
-  const apiVersion = config.stripe.api_version ?? stripeHeaders.apiVersion;
   if (apiVersion) call.apiVersion = apiVersion;
   if (op.spec.method === "GET") {
     const query = encodeForm(forwarded);
@@ -116,6 +117,8 @@ export async function identifyCaller(request: Request, state: RequestState): Pro
         path: stripPrefix(path, prefix) ?? path,
       };
     }
+    case "wrong_key":
+      throw new ProxyError("authentication_required", "Invalid API key provided.");
     case "malformed":
       throw new ProxyError("authentication_required", "Malformed Authorization header. Use `Authorization: Bearer <proxy key>`.");
     case "none":
@@ -141,22 +144,21 @@ function routeOperation(method: string, path: string): { spec: OperationSpec; id
   switch (match.kind) {
     case "operation":
       return match.id === undefined ? { spec: match.op } : { spec: match.op, id: match.id };
-    case "bad_id": {
-      const param = match.op.idPrefix === "vr_" ? "report" : "session";
-      throw new ProxyError("parameter_invalid", `Invalid ${param} id: it must be a ${match.op.idPrefix}... identifier.`, {
-        param,
-      });
-    }
+    case "bad_id":
+      // Stripe answers an id of the wrong shape as one that does not exist; a trailing slash (no id)
+      // is a URL it does not serve.
+      if (match.id === "") throw unrecognizedUrl(method, path);
+      throw missingObjectError(match.op.idPrefix === "vr_" ? "verification_report" : "verification_session", match.id);
     case "wrong_method":
     case "none":
       throw unrecognizedUrl(method, path);
   }
 }
 
-/** Stripe's answer to a path or method it does not serve. */
+/** Stripe's answer to a path or method it does not serve: type invalid_request_error, no code. */
 export function unrecognizedUrl(method: string, path: string): ProxyError {
   const shown = path.length > 100 ? `${path.slice(0, 100)}...` : path;
-  return new ProxyError("resource_missing", `Unrecognized request URL (${method}: ${shown}).`);
+  return new ProxyError("resource_missing", `Unrecognized request URL (${method}: ${shown}).`, { sendCode: false });
 }
 
 function healthyConfig(tenant: TenantRecord, state: RequestState): TenantConfig {
@@ -234,9 +236,10 @@ async function forwardToStripe(call: UpstreamCall, state: RequestState): Promise
 
 /**
  * A browser's call to Stripe. A signed-in user's session-id operations first retrieve the session and
- * go on only if the user owns it; someone else's session gets the very body and status of a missing
- * one (and the same upstream headers), so existence cannot be probed. Successful answers carry only
- * the browser's view of the session; Stripe's errors pass through unchanged.
+ * go on only if the user owns it. For every browser session-id operation, someone else's session and
+ * every upstream 404 take the one path of `missingSession`, so that existence cannot be probed by
+ * status, headers or body bytes. Successful answers carry only the browser's view of the session;
+ * Stripe's other errors pass through unchanged.
  */
 async function forwardForBrowser(
   caller: BrowserCaller,
@@ -248,17 +251,29 @@ async function forwardForBrowser(
   const user = caller.identity.kind === "user" ? caller.identity : undefined;
   if (user && id !== undefined) {
     const current = await forwardToStripe(op.name === "retrieve" ? call : retrieveCall(call, id), state);
+    if (current.status === 404) return missingSession(id, current, state);
     if (current.status !== 200) return shapeResponse(OPERATIONS.retrieve, current, state);
     if (!isOwnedBy(current.json, user.subject)) {
       state.access.policy = "refused:not_owner";
-      const json = missingSessionError(id);
-      return shapeResponse(OPERATIONS.retrieve, { ...current, status: 404, text: JSON.stringify(json), json }, state);
+      return missingSession(id, current, state);
     }
     if (op.name === "retrieve") return shapeResponse(op, browserView(current, true), state);
   }
   const upstream = await forwardToStripe(call, state);
+  if (id !== undefined && upstream.status === 404) return missingSession(id, upstream, state);
   // An anonymous browser gets the continuation fields (client_secret, url) only when it creates.
   return shapeResponse(op, browserView(upstream, user !== undefined || op.name === "create"), state);
+}
+
+/**
+ * The browser's answer for a session that is missing or not its own: built from the id alone by the
+ * proxy's error renderer (whatever Stripe's 404 looked like: pretty-printed or not, `request_log_url`,
+ * its own message), with the Request-Id of the upstream answer it replaces, a Stripe id in both cases.
+ * Nothing else of the upstream answer is read.
+ */
+function missingSession(id: string, upstream: UpstreamResponse, state: RequestState): Response {
+  state.access.error_code = "resource_missing";
+  return errorResponse(missingObjectError("verification_session", id), upstream.headers.get("request-id") ?? state.requestId);
 }
 
 /** The GET that reads a session before a browser may act on it: same key, account and version. */

@@ -1,11 +1,11 @@
-import type { ParamValue, Params } from "../../src/stripe/form-codec.ts";
-import type { OperationName } from "../../src/stripe/operations.ts";
 import { resourceMissing, StubError } from "./errors.ts";
 import { type Expansion, parseExpand, REPORT_EXPANDABLE, SESSION_EXPANDABLE } from "./expand.ts";
 import { newId } from "./ids.ts";
+import { type FormParams as Params, type FormValue as ParamValue, formTrue } from "./form.ts";
 import { createdFilter, listPage } from "./list.ts";
 import { type RenderEnv, renderReport, renderSession } from "./objects.ts";
 import { assertUpdatable, cancelSession, newAttempt, redactSession, type TransitionEnv } from "./status.ts";
+import type { OperationName } from "./routes.ts";
 import type { DocumentOptions, DocumentType, JsonObject, Scope, SessionOptions, StoredSession } from "./store.ts";
 
 /**
@@ -68,7 +68,7 @@ export function runOperation(call: OperationCall, env: ApiEnv): JsonObject {
     case "report_retrieve": {
       const expand = parseExpand(call.params.expand, REPORT_EXPANDABLE, false);
       const report = env.store.report(call.id ?? "", call.scope);
-      if (!report) throw resourceMissing("verification_report", call.id ?? "", "report");
+      if (!report) throw resourceMissing("verification_report", call.id ?? "");
       return renderReport(report, expand);
     }
     case "report_list":
@@ -82,11 +82,11 @@ function sessionExpand(call: OperationCall): Expansion {
 
 function sessionOf(call: OperationCall, env: ApiEnv): StoredSession {
   const session = env.store.session(call.id ?? "", call.scope);
-  if (!session) throw resourceMissing("verification_session", call.id ?? "", "session");
+  if (!session) throw resourceMissing("verification_session", call.id ?? "");
   return session;
 }
 
-/** Form booleans are the strings "true"/"false" (validated); the object carries real booleans. */
+/** Form booleans are the strings "true"/"false" in any case (validated); the object carries real booleans. */
 function documentOptions(raw: ParamValue | undefined, base: DocumentOptions = {}): DocumentOptions {
   // `options[document]=` is Stripe's way to unset the document options.
   if (raw === "" || raw === undefined) return raw === "" ? {} : { ...base };
@@ -94,7 +94,7 @@ function documentOptions(raw: ParamValue | undefined, base: DocumentOptions = {}
   const out: DocumentOptions = { ...base };
   if (Array.isArray(given.allowed_types)) out.allowed_types = given.allowed_types.map(String) as DocumentType[];
   for (const flag of ["require_id_number", "require_live_capture", "require_matching_selfie"] as const) {
-    if (typeof given[flag] === "string") out[flag] = given[flag] === "true";
+    if (typeof given[flag] === "string") out[flag] = formTrue(given[flag]);
   }
   return out;
 }
@@ -135,8 +135,12 @@ function checkMetadata(metadata: Params | undefined): void {
   }
 }
 
+/**
+ * A null-prototype object, so keys named like Object.prototype members (`constructor`, `toString`) are
+ * stored like any other key, as Stripe stores them.
+ */
 function mergeMetadata(current: Record<string, string>, given: Params | undefined): Record<string, string> {
-  const out = { ...current };
+  const out: Record<string, string> = Object.assign(Object.create(null), current);
   for (const [k, v] of Object.entries(given ?? {})) {
     // An empty value unsets the key, as everywhere in Stripe's API.
     if (v === "") delete out[k];
@@ -231,7 +235,9 @@ function updateSession(call: OperationCall, env: ApiEnv): JsonObject {
   }
   if (provided)
     session.provided_details = { ...(session.provided_details ?? {}), ...(provided as { email?: string; phone?: string }) };
-  if (metadata) session.metadata = mergeMetadata(session.metadata, metadata);
+  // `metadata=` (empty) unsets every key (https://docs.stripe.com/api/metadata).
+  if (p.metadata === "") session.metadata = mergeMetadata({}, undefined);
+  else if (metadata) session.metadata = mergeMetadata(session.metadata, metadata);
   return renderSession(session, env, expand);
 }
 

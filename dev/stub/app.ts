@@ -1,10 +1,7 @@
-import { type Params, parseForm } from "../../src/stripe/form-codec.ts";
-import { OPENAPI_VERSION } from "../../src/stripe/openapi-params.generated.ts";
-import { matchOperation, upstreamPath } from "../../src/stripe/operations.ts";
-import { operationKey, validateParams } from "../../src/stripe/validate-params.ts";
 import { type ApiEnv, runOperation } from "./api.ts";
 import { handleControl } from "./control.ts";
-import { invalidApiKey, jsonResponse, missingApiKey, resourceMissing, StubError, unrecognizedUrl } from "./errors.ts";
+import { invalidApiKey, jsonResponse, jsonText, missingApiKey, resourceMissing, StubError, unrecognizedUrl } from "./errors.ts";
+import { decodeForm, type FormParams } from "./form.ts";
 import { Expansion } from "./expand.ts";
 import {
   type FaultKind,
@@ -26,12 +23,17 @@ import { newRequestId } from "./ids.ts";
 import { renderReport, renderSession } from "./objects.ts";
 import { type LastErrorCode, type Outcome, type SessionEventType, submitOutcome } from "./status.ts";
 import { type JsonObject, type Scope, Store, scopeOf, type StoredSession } from "./store.ts";
+import { matchRoute, operationKey } from "./routes.ts";
+import { validateForm } from "./validate.ts";
+import { STRIPE_VERSION } from "./validators.generated.ts";
 import { type StripeEvent, type WebhookDelivery, type WebhookEndpoint, WebhookSender } from "./webhooks.ts";
 
 /**
  * A stateful, in-memory fake of Stripe's Identity API. Only Web-standard APIs are used, so the same
  * object serves `npm start` (through dev/stub/server.ts) and the Worker's tests inside workerd, where
- * `stub.fetch` is handed to the proxy as its upstream fetch.
+ * `stub.fetch` is handed to the proxy as its upstream fetch. It shares no code with the proxy: its own
+ * routes (routes.ts), form decoder (form.ts) and validators generated from the OpenAPI extract
+ * (validate.ts, validators.generated.ts), so a disagreement between the proxy and Stripe shows up here.
  */
 export interface StripeStubOptions {
   /** The clock, in milliseconds (default `Date.now`): `created` fields and webhook timestamps. */
@@ -51,7 +53,7 @@ export interface RecordedRequest {
   /** The raw query string, without `?`. */
   query: string;
   /** The form-decoded body (POST) or query (GET); null when it did not decode. */
-  params: Params | null;
+  params: FormParams | null;
   headers: {
     /** The Authorization header verbatim (null when absent), so tests can assert what the proxy injected. */
     authorization: string | null;
@@ -93,7 +95,7 @@ export interface StripeStub {
 }
 
 export const DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:12111";
-export const DEFAULT_STRIPE_VERSION = OPENAPI_VERSION;
+export const DEFAULT_STRIPE_VERSION = STRIPE_VERSION;
 
 const TEST_KEY = /^(sk|rk)_test_[A-Za-z0-9_]+$/;
 const ACCOUNT_ID = /^acct_[A-Za-z0-9]+$/;
@@ -164,8 +166,8 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
     submitOutcome(session, outcome, env);
   }
 
-  function errorResponse(err: StubError, headers: Record<string, string>): Response {
-    return jsonResponse(err.status, err.toBody(), { ...headers, ...err.headers });
+  function errorResponse(err: StubError, headers: Record<string, string>, requestId: string): Response {
+    return jsonResponse(err.status, err.toBody({ id: requestId, at: now() }), { ...headers, ...err.headers });
   }
 
   /** Authentication, routing, decoding, validation, idempotency, then the operation itself. */
@@ -181,25 +183,20 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
     let running: Scope | undefined;
     try {
       const scope = authenticate(request.headers);
-      const match = matchOperation(method, url.pathname);
-      if (match.kind === "none" || match.kind === "wrong_method") throw unrecognizedUrl(method, url.pathname);
-      if (match.kind === "bad_id") {
-        if (match.id === "") throw unrecognizedUrl(method, url.pathname);
-        throw match.op.idPrefix === "vr_"
-          ? resourceMissing("verification_report", match.id, "report")
-          : resourceMissing("verification_session", match.id, "session");
-      }
+      const match = matchRoute(method, url.pathname);
+      if (match.kind === "none") throw unrecognizedUrl(method, url.pathname);
+      if (match.kind === "missing") throw resourceMissing(match.object, match.id);
       const contentType = request.headers.get("Content-Type")?.split(";")[0]?.trim().toLowerCase();
       if (method === "POST" && body !== "" && contentType !== "application/x-www-form-urlencoded") {
         throw new StubError(400, "Invalid request: the request body must be application/x-www-form-urlencoded.");
       }
-      const decoded = parseForm(method === "GET" ? url.search.slice(1) : body);
-      if (!decoded.ok) throw new StubError(400, `Invalid request: ${decoded.reason}`);
-      const checked = validateParams(operationKey(method, match.op.openapiPath), decoded.params);
-      if (!checked.ok) throw new StubError(400, checked.issue.message, { code: checked.issue.code, param: checked.issue.param });
+      const decoded = decodeForm(method === "GET" ? url.search.slice(1) : body);
+      if (!decoded.ok) throw new StubError(400, "Invalid request: the request body or query string could not be decoded.");
+      const params = decoded.params;
+      validateForm(operationKey(method, match.openapiPath), params);
 
-      const path = upstreamPath(match.op, match.id);
-      const print = fingerprint(checked.params);
+      const path = url.pathname;
+      const print = fingerprint(params);
       if (idempotencyKey !== null) {
         const found = idempotency.lookup(scope, idempotencyKey, method, path, print, now());
         if (found.kind === "replay") {
@@ -223,15 +220,15 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
       let result: unknown;
       current = { id: requestId, idempotency_key: idempotencyKey };
       try {
-        result = runOperation({ op: match.op.name, id: match.id, params: checked.params, scope }, env);
+        result = runOperation({ op: match.name, id: match.id, params, scope }, env);
       } catch (err) {
         if (!(err instanceof StubError)) throw err;
         status = err.status;
-        result = err.toBody();
+        result = err.toBody({ id: requestId, at: now() });
       } finally {
         current = { id: null, idempotency_key: null };
       }
-      const text = JSON.stringify(result);
+      const text = jsonText(result);
       if (idempotencyKey !== null) {
         idempotency.save(scope, idempotencyKey, {
           method,
@@ -245,8 +242,8 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
       }
       return new Response(text, { status, headers: { ...headers, "Content-Type": "application/json" } });
     } catch (err) {
-      if (err instanceof StubError) return errorResponse(err, headers);
-      return errorResponse(new StubError(500, "An unknown error occurred in the Stripe stub."), headers);
+      if (err instanceof StubError) return errorResponse(err, headers, requestId);
+      return errorResponse(new StubError(500, "An unknown error occurred in the Stripe stub."), headers, requestId);
     } finally {
       if (running && idempotencyKey !== null) idempotency.end(running, idempotencyKey);
     }
@@ -257,7 +254,7 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
     const requestId = newRequestId();
     const method = request.method.toUpperCase();
     const body = method === "GET" || method === "HEAD" ? "" : await bodyText(request);
-    const decoded = parseForm(method === "GET" ? url.search.slice(1) : body);
+    const decoded = decodeForm(method === "GET" ? url.search.slice(1) : body);
     const h = request.headers;
     const fault = faults.take(method, url.pathname);
     const record: RecordedRequest = {
@@ -289,7 +286,11 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
     if (fault?.kind === "status") {
       const err = statusFaultError(fault, h.get("Idempotency-Key"));
       record.status = err.status;
-      return errorResponse(err, { "Request-Id": requestId, "Stripe-Version": h.get("Stripe-Version") ?? DEFAULT_STRIPE_VERSION });
+      return errorResponse(
+        err,
+        { "Request-Id": requestId, "Stripe-Version": h.get("Stripe-Version") ?? DEFAULT_STRIPE_VERSION },
+        requestId,
+      );
     }
     const response = await handleApi(request, url, body, requestId, fault?.kind === "latency" ? fault : undefined);
     if (fault?.kind === "reset_after") throw new StubNetworkError("connection reset after the request was processed");
@@ -342,8 +343,7 @@ export function createStripeStub(options: StripeStubOptions = {}): StripeStub {
     },
     setOutcome(id, outcome, errorCode = "document_unverified_other") {
       const session = store.sessions.get(id);
-      if (!session)
-        throw new StubError(404, `No such verification_session: '${id}'`, { code: "resource_missing", param: "session" });
+      if (!session) throw resourceMissing("verification_session", id);
       submit(session, outcome === "requires_input" ? { status: outcome, errorCode } : { status: outcome });
       return renderSession(session, env, INSPECT_EXPAND);
     },

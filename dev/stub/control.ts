@@ -8,7 +8,8 @@ import { isLastErrorCode } from "./status.ts";
  *   GET  /_stub/requests   recorded API requests          GET /_stub/sessions, /_stub/reports
  *   GET  /_stub/events     events and webhook deliveries  POST /_stub/flush  (waits for deliveries)
  *   GET|POST|DELETE /_stub/faults   list / add ({"faults":[…]}) / clear injected faults
- *   POST /_stub/outcome    {"session","outcome","error_code"?}: what the hosted page does
+ *   POST /_stub/outcome    {"session","outcome","error_code"?}: what the hosted page does; outcome
+ *                          `processing` holds the session there until a later verified/requires_input
  *   POST /_stub/reset      forget everything
  * Answers are JSON; lists are `{"data": [...]}`. It has no authentication: the stub is local only.
  */
@@ -43,8 +44,8 @@ export async function handleControl(request: Request, path: string, stub: Stripe
         const body = (await readJson(request)) as Record<string, unknown>;
         const { session, outcome, error_code: code } = body;
         if (typeof session !== "string") throw new StubError(400, "session must be a session id");
-        if (outcome !== "verified" && outcome !== "requires_input" && outcome !== "canceled") {
-          throw new StubError(400, "outcome must be verified, requires_input or canceled");
+        if (outcome !== "verified" && outcome !== "requires_input" && outcome !== "canceled" && outcome !== "processing") {
+          throw new StubError(400, "outcome must be verified, requires_input, canceled or processing");
         }
         if (code !== undefined && (typeof code !== "string" || !isLastErrorCode(code))) {
           throw new StubError(400, "error_code must be one of last_error's codes");

@@ -5,7 +5,19 @@
 export type StripeErrorType = "api_error" | "invalid_request_error" | "idempotency_error";
 
 export interface StripeErrorBody {
-  error: { type: StripeErrorType; message: string; code?: string; param?: string; doc_url?: string };
+  error: {
+    code?: string;
+    doc_url?: string;
+    message: string;
+    param?: string;
+    request_log_url?: string;
+    type: StripeErrorType;
+  };
+}
+
+/** Where a request's log lives in Stripe's dashboard; Stripe's errors carry it (test mode here). */
+export function requestLogUrl(requestId: string, nowMs: number): string {
+  return `https://dashboard.stripe.com/test/logs/${requestId}?t=${Math.floor(nowMs / 1000)}`;
 }
 
 /** An error the stub answers with; thrown inside handlers and turned into a response in one place. */
@@ -30,26 +42,40 @@ export class StubError extends Error {
     this.headers = options.headers ?? {};
   }
 
-  toBody(): StripeErrorBody {
-    const error: StripeErrorBody["error"] = { type: this.type, message: this.message };
+  /**
+   * Stripe's error object. Its keys come in alphabetical order as Stripe sends them (code, doc_url,
+   * message, param, request_log_url, type); `doc_url` goes with a code (every code in Stripe's list has
+   * a page), `request_log_url` with a request that Stripe logged.
+   */
+  toBody(request?: { id: string; at: number }): StripeErrorBody {
+    const error = {} as StripeErrorBody["error"];
     if (this.code !== undefined) {
       error.code = this.code;
       error.doc_url = `https://stripe.com/docs/error-codes/${this.code.replace(/_/g, "-")}`;
     }
+    error.message = this.message;
     if (this.param !== undefined) error.param = this.param;
+    if (request) error.request_log_url = requestLogUrl(request.id, request.at);
+    error.type = this.type;
     return { error };
   }
 }
 
 /**
- * Stripe has no Identity-specific code for "not allowed in this status"; `status_transition_invalid`
- * is the generic one from its error-code list. One constant so it is easy to change if Stripe's
- * real answer turns out different.
+ * A GUESS (see dev/stub/README.md): Stripe documents which statuses allow cancel/redact/update but not the
+ * code of the refusal. One constant, so `npm run conformance` against Stripe can correct it in one place.
  */
 export const STATE_ERROR_CODE = "status_transition_invalid";
 
-export function resourceMissing(kind: "verification_session" | "verification_report", id: string, param: string): StubError {
-  return new StubError(404, `No such ${kind}: '${id}'`, { code: "resource_missing", param });
+/**
+ * A GUESS (dev/stub/README.md): the `param` of Stripe's 404 for a missing object. Stripe's older resources
+ * answer `id` ("No such customer", `/v1/customers/{customer}`), newer ones the path parameter's name
+ * ("No such payment_intent" → `intent`); for Identity no source says which. `id`, as the proxy answers.
+ */
+export const MISSING_OBJECT_PARAM = "id";
+
+export function resourceMissing(kind: "verification_session" | "verification_report", id: string): StubError {
+  return new StubError(404, `No such ${kind}: '${id}'`, { code: "resource_missing", param: MISSING_OBJECT_PARAM });
 }
 
 export function unrecognizedUrl(method: string, path: string): StubError {
@@ -77,6 +103,11 @@ export function invalidApiKey(key: string): StubError {
   return new StubError(401, `Invalid API Key provided: ${masked}`);
 }
 
+/** Stripe pretty-prints its JSON with two spaces; the stub does the same. */
+export function jsonText(body: unknown): string {
+  return JSON.stringify(body, null, 2);
+}
+
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+  return new Response(jsonText(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 }

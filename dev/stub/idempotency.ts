@@ -1,4 +1,4 @@
-import type { Params } from "../../src/stripe/form-codec.ts";
+import type { FormParams as Params } from "./form.ts";
 import { StubError } from "./errors.ts";
 import type { Scope } from "./store.ts";
 

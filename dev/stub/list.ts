@@ -1,4 +1,4 @@
-import type { ParamValue, Params } from "../../src/stripe/form-codec.ts";
+import type { FormParams as Params, FormValue as ParamValue } from "./form.ts";
 import { StubError } from "./errors.ts";
 import type { JsonObject } from "./store.ts";
 

@@ -70,7 +70,12 @@ export const LAST_ERROR_REASONS: Readonly<Record<LastErrorCode, string>> = {
   under_supported_age: "The user is under the supported age.",
 };
 
-export type Outcome = { status: "verified" } | { status: "requires_input"; errorCode: LastErrorCode } | { status: "canceled" };
+export type Outcome =
+  | { status: "verified" }
+  | { status: "requires_input"; errorCode: LastErrorCode }
+  | { status: "canceled" }
+  /** Submitted, and held in `processing` until another outcome is given (a stub control, for tests). */
+  | { status: "processing" };
 
 export type SessionEventType =
   | "identity.verification_session.created"
@@ -152,7 +157,9 @@ export function redactSession(session: StoredSession, env: TransitionEnv): void 
  * can be submitted; the url/client_secret of the attempt are used up either way.
  */
 export function submitOutcome(session: StoredSession, outcome: Outcome, env: TransitionEnv): void {
-  if (session.redaction || session.status !== "requires_input") {
+  // A session held in processing (outcome `processing`) takes its final outcome later.
+  const held = session.status === "processing" && outcome.status !== "processing" && outcome.status !== "canceled";
+  if (session.redaction || (session.status !== "requires_input" && !held)) {
     throw stateError(`This VerificationSession has a status of ${session.status} and cannot be submitted.`);
   }
   session.attempt = null;
@@ -161,8 +168,11 @@ export function submitOutcome(session: StoredSession, outcome: Outcome, env: Tra
     env.emit("identity.verification_session.canceled", session);
     return;
   }
-  session.status = "processing";
-  env.emit("identity.verification_session.processing", session);
+  if (!held) {
+    session.status = "processing";
+    env.emit("identity.verification_session.processing", session);
+  }
+  if (outcome.status === "processing") return;
 
   const errorCode = outcome.status === "requires_input" ? outcome.errorCode : null;
   const report = buildReport(session, errorCode, env);

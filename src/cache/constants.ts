@@ -78,8 +78,11 @@ export const KV_PREFIX = {
   generation: "gen:",
 } as const;
 
-/** Version of the cache key material and of the value format; bump both to orphan every old entry. */
-export const CACHE_FORMAT_VERSION = 1;
+/**
+ * Version of the cache key material and of the value format; bump both to orphan every old entry.
+ * 2: list items keep `client_secret`/`url` as null (version 1 entries had the keys removed).
+ */
+export const CACHE_FORMAT_VERSION = 2;
 
 /**
  * A request that joins another request's in-flight list call polls for its result on its own timer

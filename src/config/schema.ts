@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { checkReturnUrl, LOCAL_HTTP_HOSTS, parseAllowListEntry } from "../policy/return-url.ts";
+import { ANY_VERSION, STRIPE_VERSION } from "../stripe/api-version.ts";
 import { OPERATION_NAMES } from "../stripe/operations.ts";
 
 /**
@@ -50,7 +51,16 @@ const StripeSettings = v.pipe(
     secret_key_ref: v.optional(RegistryRef),
     account: v.optional(v.pipe(v.string(), v.regex(/^acct_[A-Za-z0-9]+$/, "must be a connected account id (acct_...)"))),
     api_version: v.optional(
-      v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/, "must be a Stripe API version such as 2026-07-29.dahlia")),
+      v.pipe(v.string(), v.regex(STRIPE_VERSION, "must be a Stripe API version such as 2026-07-29.dahlia")),
+    ),
+    /** The Stripe-Version values callers may send (`"*"`: any); default: only `api_version` (docs/stripe-compatibility.md). */
+    api_versions: v.optional(
+      v.array(
+        v.union(
+          [v.literal(ANY_VERSION), v.pipe(v.string(), v.regex(STRIPE_VERSION))],
+          'must be "*" or a Stripe API version such as 2026-10-28.endive (beta flags allowed: "2026-10-28.endive; identity_beta=v1")',
+        ),
+      ),
     ),
     webhook_secret: v.optional(BindingName),
     webhook_secret_ref: v.optional(RegistryRef),

@@ -1,5 +1,6 @@
 import type { VerificationPolicy } from "../config/schema.ts";
-import { bracketPath, type ParamValue, type Params } from "../stripe/form-codec.ts";
+import { bracketPath, emptyParams, type ParamValue, type Params } from "../stripe/form-codec.ts";
+import { canonicalBoolean } from "../stripe/validate-params.ts";
 import { invalid, type PolicyRefusal, violation } from "./refusal.ts";
 
 /** The document types Stripe documents for `options[document][allowed_types]`. */
@@ -40,14 +41,14 @@ export function enforceDocumentOptions(given: ParamValue | undefined, policy: Ve
   if (given !== undefined && !isRecord(given)) {
     return invalid(param(), "document_options_shape", "Invalid options[document]: must be a hash.");
   }
-  const source: Params = given ?? {};
+  const source: Params = given ?? emptyParams();
   for (const key of Object.keys(source)) {
     if (!KNOWN_KEYS.includes(key))
       return invalid(param(key), "document_options_unknown", `Received unknown parameter: ${param(key)}`);
   }
 
   const decisions: string[] = [];
-  const document: Params = {};
+  const document = emptyParams();
 
   const types = source.allowed_types;
   if (types === undefined) {
@@ -89,8 +90,10 @@ export function enforceDocumentOptions(given: ParamValue | undefined, policy: Ve
   }
 
   for (const requirement of REQUIREMENTS) {
-    const value = source[requirement];
-    if (value !== undefined && value !== "true" && value !== "false") {
+    // The policy reads what the value means to Stripe (`True`, `FALSE`...), and forwards the canonical form.
+    const given = source[requirement];
+    const value = canonicalBoolean(given);
+    if (given !== undefined && value === undefined) {
       return invalid(param(requirement), "requirement_shape", `Invalid boolean: ${param(requirement)} must be true or false.`);
     }
     if (policy[requirement]) {

@@ -1,5 +1,5 @@
 import type { VerificationPolicy } from "../config/schema.ts";
-import type { ParamValue, Params } from "../stripe/form-codec.ts";
+import { emptyParams, type ParamValue, type Params } from "../stripe/form-codec.ts";
 import { enforceDocumentOptions } from "./document-options.ts";
 import { invalid, type PolicyRefusal, violation } from "./refusal.ts";
 import { checkReturnUrl, returnUrlRejectionMessage } from "./return-url.ts";
@@ -19,7 +19,7 @@ function cloneParams(params: Params): Params {
   const clone = (value: ParamValue): ParamValue => {
     if (typeof value === "string") return value;
     if (Array.isArray(value)) return value.map(clone);
-    const out: Params = {};
+    const out = emptyParams();
     for (const [k, v] of Object.entries(value)) out[k] = clone(v);
     return out;
   };
@@ -52,7 +52,7 @@ export function enforceSessionPolicy(operation: "create" | "update", params: Par
 
   if (operation === "update") {
     for (const name of CREATE_ONLY) {
-      if (name in params)
+      if (Object.hasOwn(params, name))
         return violation(name, "create_only", `${name} can only be set when the session is created (rule: create_only).`);
     }
   }
@@ -87,14 +87,14 @@ export function enforceSessionPolicy(operation: "create" | "update", params: Par
   if (type && !type.ok) return type;
 
   if (params.options !== undefined || type?.type === "document") {
-    const options = params.options ?? {};
+    const options = params.options ?? emptyParams();
     if (!isRecord(options)) return invalid("options", "options_shape", "Invalid options: must be a hash.");
     const unknown = Object.keys(options).find((k) => k !== "document");
     if (unknown !== undefined)
       return invalid(`options[${unknown}]`, "options_unknown", `Received unknown parameter: options[${unknown}]`);
     const document = enforceDocumentOptions(options.document, policy);
     if (!document.ok) return document;
-    out.options = { document: document.document };
+    out.options = Object.assign(emptyParams(), { document: document.document });
     decisions.push(...document.decisions);
   }
 

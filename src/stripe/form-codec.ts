@@ -29,9 +29,55 @@ function strictDecode(str: string): string {
 }
 
 /**
+ * qs drops a `__proto__` key whatever its options (it guards plain objects), so the key decoder hands
+ * it over under this stand-in and `restorePrototypeKeys` puts the real name back. A NUL cannot come
+ * from a form key otherwise: decoded keys containing one are refused.
+ */
+const PROTO_STANDIN = "\u0000proto\u0000";
+const PROTO_SEGMENT = /(^|\[)__proto__(?=\]|\[|$)/g;
+/** A decoded key is a name and bracketed segments, nothing else: `a]b`, `a[b`, `a[b[c]` have no reading both sides share. */
+const KEY_SHAPE = /^[^[\]]*(?:\[[^[\]]*\])*$/;
+
+function decodeKey(str: string): string {
+  const key = strictDecode(str);
+  if (key.includes("\u0000") || !KEY_SHAPE.test(key)) throw new Error("undecodable key");
+  return key.replace(PROTO_SEGMENT, `$1${PROTO_STANDIN}`);
+}
+
+/** A params object without a prototype: any key, `__proto__` and `constructor` included, is plain data. */
+export function emptyParams(): Params {
+  return Object.create(null) as Params;
+}
+
+/** Keys form encoding cannot carry as one key: brackets would become structure upstream, "" an array. */
+const UNENCODABLE_KEY = /[[\]]|^$/;
+/** Half a UTF-16 surrogate pair: it has no UTF-8 encoding (a form body could not carry it either). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Walks what qs produced: restores `__proto__` keys (as data, on null-prototype objects) and refuses
+ * a key that still holds a bracket. Stripe decodes a key before reading its brackets, so
+ * `metadata[a%5Bb]` is structure there, not the one key `a[b`: what the proxy validates must be what
+ * Stripe reads, and there is no form encoding of such a key.
+ */
+function restorePrototypeKeys(value: ParamValue): ParamValue {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map(restorePrototypeKeys);
+  const out = emptyParams();
+  for (const [k, v] of Object.entries(value)) {
+    const key = k === PROTO_STANDIN ? "__proto__" : k;
+    if (/[[\]]/.test(key) || key.includes("\u0000")) throw new Error("bracket in a key");
+    out[key] = restorePrototypeKeys(v);
+  }
+  return out;
+}
+
+/**
  * Parses an `application/x-www-form-urlencoded` body or a query string with Stripe's bracket notation
  * (`a[b][0]=x`, `a[b][]=x`, repeated keys). Refuses malformed percent-encoding, excessive depth,
- * arrays and parameter counts instead of silently reshaping them. Prototype keys are dropped.
+ * arrays and parameter counts, and keys with an encoded bracket, instead of silently reshaping them.
+ * Keys named like Object.prototype members (`constructor`, `toString`, `__proto__`) are kept as data
+ * on null-prototype objects: a metadata key is the caller's data, never dropped.
  */
 export function parseForm(text: string): DecodeResult {
   try {
@@ -41,26 +87,22 @@ export function parseForm(text: string): DecodeResult {
       arrayLimit: CODEC_LIMITS.arrayLimit,
       parameterLimit: CODEC_LIMITS.parameterLimit,
       throwOnLimitExceeded: true,
-      allowPrototypes: false,
+      plainObjects: true,
+      allowPrototypes: true,
       allowDots: false,
-      decoder: strictDecode,
+      decoder: (str, _default, _charset, type) => (type === "key" ? decodeKey(str) : strictDecode(str)),
     }) as Params;
-    return { ok: true, params: parsed };
+    return { ok: true, params: restorePrototypeKeys(parsed) as Params };
   } catch {
     return { ok: false, reason: "The request body or query string could not be decoded." };
   }
 }
 
-/** Keys form encoding cannot carry as one key: brackets would become structure upstream, "" an array. */
-const UNENCODABLE_KEY = /[[\]]|^$/;
-/** Half a UTF-16 surrogate pair: it has no UTF-8 encoding (a form body could not carry it either). */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /**
  * Converts a parsed JSON body into form-shaped params: numbers and booleans become the strings Stripe
  * would have received in a form; `null`, other non-representable values and keys or strings that the
  * form encoding would change (brackets in a key, an empty key, lone surrogates) are refused, so what is
- * validated is exactly what reaches Stripe.
+ * validated is exactly what reaches Stripe. Keys named like Object.prototype members are kept.
  */
 export function paramsFromJson(value: unknown): DecodeResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -83,10 +125,10 @@ export function paramsFromJson(value: unknown): DecodeResult {
       return out;
     }
     if (typeof v === "object" && v !== null) {
-      const out: Params = {};
+      const out = emptyParams();
+      // JSON.parse makes `"__proto__"` an own data property, so Object.entries sees it like any key.
       for (const [k, item] of Object.entries(v)) {
-        if (k === "__proto__" || k === "constructor" || k === "prototype") continue;
-        if (UNENCODABLE_KEY.test(k) || LONE_SURROGATE.test(k)) return undefined;
+        if (UNENCODABLE_KEY.test(k) || LONE_SURROGATE.test(k) || k.includes("\u0000")) return undefined;
         const c = convert(item, depth + 1);
         if (c === undefined) return undefined;
         out[k] = c;
@@ -106,12 +148,27 @@ export function paramsFromJson(value: unknown): DecodeResult {
   return { ok: true, params };
 }
 
+/** RFC 3986 percent-encoding (what Stripe's SDKs send): encodeURIComponent leaves `!'()*` as they are. */
+function encodeComponent(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 /**
- * Encodes params the way Stripe's SDKs do: indexed brackets (`a[b][0]=x`), brackets left readable,
- * everything else percent-encoded. The result is what goes upstream.
+ * Encodes params the way Stripe's SDKs do: indexed brackets (`a[b][0]=x`), structural brackets left
+ * readable, everything else percent-encoded, including a bracket inside a key, so that no key's text
+ * can turn into structure. Empty arrays and hashes send nothing (as qs and the SDKs). The result is
+ * what goes upstream.
  */
 export function encodeForm(params: Params): string {
-  return qs.stringify(params, { arrayFormat: "indices", encodeValuesOnly: false }).replace(/%5B/g, "[").replace(/%5D/g, "]");
+  const pairs: string[] = [];
+  const walk = (value: ParamValue, path: string): void => {
+    if (typeof value === "string") pairs.push(`${path}=${encodeComponent(value)}`);
+    else if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) walk(item, `${path}[${i}]`);
+    } else for (const [k, v] of Object.entries(value)) walk(v, `${path}[${encodeComponent(k)}]`);
+  };
+  for (const [k, v] of Object.entries(params)) walk(v, encodeComponent(k));
+  return pairs.join("&");
 }
 
 /** Renders a parameter path in Stripe's bracket notation: `["options","document","allowed_types",0]` → `options[document][allowed_types][0]`. */

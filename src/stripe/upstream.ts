@@ -45,14 +45,26 @@ export interface UpstreamOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Response headers that come back to the caller; everything else Stripe sends stays at the edge. */
+/**
+ * Response headers that come back to the caller; everything else Stripe sends stays at the edge. The
+ * set covers what stripe-node and stripe-python read from a response (Request-Id, Idempotency-Key,
+ * Stripe-Version, Stripe-Should-Retry, Stripe-Notice) and what Stripe sends about idempotent replays
+ * (Idempotent-Replayed, Original-Request). `Stripe-Account` is not echoed: callers never choose it.
+ * `Idempotency-Key`, `Idempotent-Replayed` and `Original-Request` come back only when the caller
+ * chose the key (see `exchange`).
+ */
 export const RESPONSE_HEADER_ALLOWLIST = [
   "request-id",
   "idempotency-key",
+  "idempotent-replayed",
   "original-request",
   "stripe-should-retry",
   "stripe-version",
+  "stripe-notice",
 ] as const;
+
+/** The response headers about the request's Idempotency-Key: only for a key the caller chose. */
+const KEY_HEADERS: ReadonlySet<string> = new Set(["idempotency-key", "idempotent-replayed", "original-request"]);
 
 /** A retry needs at least this much of the deadline left after its backoff to be worth starting. */
 export const MIN_ATTEMPT_MS = 50;
@@ -134,30 +146,39 @@ export type Settlement =
   | { kind: "error"; error: ProxyError };
 
 /**
- * What the caller gets once the proxy stops trying (pure). A final answer from Stripe passes through
- * unchanged. When the proxy gave up on a retryable one, the caller learns whether its own retry is safe
- * (`Stripe-Should-Retry`: GETs, or POSTs under the caller's own Idempotency-Key), and never gets a broken
- * 200 or a 500 it cannot tell from a bug:
- * - a 4xx (409: the first attempt is still running) passes through when the caller may retry; under a
- *   key the proxy generated it becomes 504 `upstream_timeout` (the outcome is unknown, and the caller
- *   never saw that key);
- * - a 5xx, a dropped connection or a malformed answer becomes 502 `upstream_unavailable`;
+ * What the caller gets once the proxy stops trying (pure). Whenever Stripe answered, its answer
+ * reaches the caller (status, body, Request-Id), so the caller can quote Stripe's id to Stripe: a
+ * final answer unchanged, and so a retryable 4xx (409) when the caller may retry; a 5xx the proxy
+ * gave up on after its retries with `Stripe-Should-Retry` telling whether the caller's own retry is
+ * safe (GETs, or POSTs under the caller's own Idempotency-Key). The proxy makes its own error only when
+ * there is no usable answer, or when the answer is an artefact of its own retries:
+ * - a 4xx it may not pass (a 409 under a key the proxy generated: its first attempt is still running,
+ *   and the answer would name a key the caller never saw) becomes 504 `upstream_timeout`: the outcome
+ *   is unknown;
+ * - a dropped connection or a malformed answer becomes 502 `upstream_unavailable`;
  * - a timeout becomes 504 `upstream_timeout`.
  */
 export function settle(last: Attempt, call: Pick<UpstreamCall, "method" | "callerIdempotencyKey">): Settlement {
   const mayRetry = callerMayRetry(call);
-  if (last.kind === "response" && (!isRetryable(last) || (last.status < 500 && mayRetry))) {
-    return { kind: "response", status: last.status, headers: last.headers, text: last.text, json: last.json };
+  const shouldRetry = mayRetry ? "true" : "false";
+  if (last.kind === "response") {
+    const { status, text, json } = last;
+    if (!isRetryable(last) || (status < 500 && mayRetry)) return { kind: "response", status, headers: last.headers, text, json };
+    if (status >= 500) {
+      const headers = new Headers(last.headers);
+      headers.set("Stripe-Should-Retry", shouldRetry);
+      return { kind: "response", status, headers, text, json };
+    }
   }
-  const headers = { "Stripe-Should-Retry": mayRetry ? "true" : "false" };
-  const timedOut = last.kind === "timeout" || (last.kind === "response" && last.status < 500);
-  const error = timedOut
-    ? new ProxyError("upstream_timeout", "Stripe did not answer in time. The request may or may not have been applied.", {
-        headers,
-      })
-    : new ProxyError("upstream_unavailable", "Stripe could not be reached or answered with an error or a malformed response.", {
-        headers,
-      });
+  const headers = { "Stripe-Should-Retry": shouldRetry };
+  const error =
+    last.kind === "timeout" || last.kind === "response"
+      ? new ProxyError("upstream_timeout", "Stripe did not answer in time. The request may or may not have been applied.", {
+          headers,
+        })
+      : new ProxyError("upstream_unavailable", "Stripe could not be reached or answered with an error or a malformed response.", {
+          headers,
+        });
   return { kind: "error", error };
 }
 
@@ -234,6 +255,10 @@ async function exchange(call: UpstreamCall, opts: UpstreamOptions, signal: Abort
   if (text === undefined || json === undefined) return { kind: "malformed" };
   const headers = new Headers();
   for (const name of RESPONSE_HEADER_ALLOWLIST) {
+    // A key the proxy generated is its own business: the caller never sent it and must not see it
+    // (stripe-node would report it as the request's idempotency key), nor that the proxy's own retry
+    // was a replay under it: the caller sent one request.
+    if (!call.callerIdempotencyKey && KEY_HEADERS.has(name)) continue;
     const value = response.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
@@ -275,10 +300,10 @@ const timerSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(res
  * Calls Stripe with the tenant's credentials, retrying what is safe to retry (see `isRetryable`) with
  * full-jitter exponential backoff inside a total deadline; every attempt of a POST carries the same
  * Idempotency-Key. Final upstream answers (including Stripe errors) come back as they are; what the
- * caller gets when the proxy gives up is decided by `settle`: Stripe's 4xx when the caller may retry,
- * else an `UpstreamFailure` (502 `upstream_unavailable` / 504 `upstream_timeout`) with
- * `Stripe-Should-Retry` telling the caller whether its own retry is safe (GETs, or POSTs whose
- * Idempotency-Key the caller chose).
+ * caller gets when the proxy gives up is decided by `settle`: Stripe's last answer whenever there is
+ * one it may pass, else an `UpstreamFailure` (502 `upstream_unavailable` / 504 `upstream_timeout`),
+ * both with `Stripe-Should-Retry` telling the caller whether its own retry is safe (GETs, or POSTs
+ * whose Idempotency-Key the caller chose).
  */
 export async function callStripe(call: UpstreamCall, opts: UpstreamOptions): Promise<UpstreamResponse> {
   const timings = { ...DEFAULT_UPSTREAM_TIMINGS, ...opts.timings };

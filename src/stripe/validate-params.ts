@@ -1,4 +1,4 @@
-import { bracketPath, type ParamValue, type Params } from "./form-codec.ts";
+import { bracketPath, emptyParams, type ParamValue, type Params } from "./form-codec.ts";
 import { OPERATION_PARAMS } from "./openapi-params.generated.ts";
 import type { ParamSchema } from "./param-schema.ts";
 
@@ -13,13 +13,53 @@ export type ValidateResult = { ok: true; params: Params } | { ok: false; issue: 
 const INTEGER = /^-?\d{1,15}$/;
 
 /**
+ * Behaviour Stripe documents that its OpenAPI extract does not encode, by operation: parameters that
+ * also take the empty string to unset them. Stripe's metadata docs: "All keys can be unset by posting
+ * an empty value to metadata" (https://docs.stripe.com/api/metadata); a single key is unset with
+ * `metadata[key]=`, which the schema already allows. The extract's own `anyOf` with `enum: [""]`
+ * (`options[document]`) is read from the schema, and the policy decides about it.
+ */
+export const DOCUMENTED_EMPTY_UNSETS: Readonly<Record<string, readonly string[]>> = {
+  "POST /v1/identity/verification_sessions": ["metadata"],
+  "POST /v1/identity/verification_sessions/{session}": ["metadata"],
+};
+
+const EMPTY_STRING: ParamSchema = { t: "string", enum: [""] };
+
+/** The operation's schema with each documented top-level "empty string unsets" idiom as an anyOf branch. */
+function withDocumentedIdioms(key: string, schema: ParamSchema): ParamSchema {
+  const unsets = DOCUMENTED_EMPTY_UNSETS[key];
+  if (!unsets || schema.t !== "object") return schema;
+  const props = { ...schema.props };
+  for (const name of unsets) {
+    const prop = props[name];
+    if (prop) props[name] = { t: "anyOf", of: [prop, EMPTY_STRING] };
+  }
+  return { ...schema, props };
+}
+
+const SCHEMAS: Readonly<Record<string, ParamSchema>> = Object.fromEntries(
+  Object.entries(OPERATION_PARAMS).map(([key, schema]) => [key, withDocumentedIdioms(key, schema)]),
+);
+
+/**
+ * A boolean as Stripe's v1 API reads it: `true`/`false` in any case (stripe-python before 2025 sent
+ * `True`/`False`). Returns the canonical form the proxy forwards and the policy reads, or undefined.
+ */
+export function canonicalBoolean(value: ParamValue | undefined): "true" | "false" | undefined {
+  if (typeof value !== "string") return undefined;
+  const lower = value.toLowerCase();
+  return lower === "true" || lower === "false" ? lower : undefined;
+}
+
+/**
  * Validates form-shaped params against the operation's schema from the OpenAPI extract and returns them
  * normalized: indexed arrays that arrived as objects with numeric keys become arrays. The first problem
  * found is reported with Stripe's code and the parameter in bracket notation; unknown parameters win
  * over invalid ones so that a policy can never be sidestepped by a parameter it does not know.
  */
 export function validateParams(operationKey: string, params: Params): ValidateResult {
-  const schema = OPERATION_PARAMS[operationKey];
+  const schema = SCHEMAS[operationKey];
   if (!schema) throw new Error(`no parameter schema for ${operationKey}`);
   const unknown = findUnknown(schema, params, []);
   if (unknown) return { ok: false, issue: unknown };
@@ -97,10 +137,11 @@ function check(schema: ParamSchema, value: ParamValue, path: (string | number)[]
     case "integer":
       if (typeof value !== "string" || !INTEGER.test(value)) return invalid(path, `Invalid integer: ${bracketPath(path)}.`);
       return { ok: true, value };
-    case "boolean":
-      if (value !== "true" && value !== "false")
-        return invalid(path, `Invalid boolean: ${bracketPath(path)} must be true or false.`);
-      return { ok: true, value };
+    case "boolean": {
+      const canonical = canonicalBoolean(value);
+      if (canonical === undefined) return invalid(path, `Invalid boolean: ${bracketPath(path)} must be true or false.`);
+      return { ok: true, value: canonical };
+    }
     case "array": {
       let list: ParamValue[];
       if (Array.isArray(value)) list = value;
@@ -120,7 +161,7 @@ function check(schema: ParamSchema, value: ParamValue, path: (string | number)[]
     }
     case "object": {
       if (!isRecord(value)) return invalid(path, `Invalid object: ${bracketPath(path)} must be a hash.`);
-      const out: Params = {};
+      const out = emptyParams();
       for (const [k, v] of Object.entries(value)) {
         const child = propSchema(schema, k);
         if (!child) return invalid([...path, k], `Received unknown parameter: ${bracketPath([...path, k])}`);
@@ -129,7 +170,7 @@ function check(schema: ParamSchema, value: ParamValue, path: (string | number)[]
         out[k] = r.value;
       }
       for (const req of schema.required ?? []) {
-        if (!(req in out)) {
+        if (!Object.hasOwn(out, req)) {
           const param = bracketPath([...path, req]);
           return { ok: false, issue: { code: "parameter_missing", param, message: `Missing required param: ${param}.` } };
         }
@@ -145,6 +186,14 @@ function check(schema: ParamSchema, value: ParamValue, path: (string | number)[]
       }
       // Report against the branch of the value's own shape (an object for a hash, else the scalar one).
       const shaped = schema.of.find((s) => (isRecord(value) ? s.t === "object" : s.t !== "object"));
+      if (
+        shaped?.t === "string" &&
+        shaped.enum?.length === 1 &&
+        shaped.enum[0] === "" &&
+        schema.of.some((s) => s.t === "object")
+      ) {
+        return invalid(path, `Invalid ${bracketPath(path)}: must be a hash, or an empty string to unset it.`);
+      }
       return shaped ? check(shaped, value, path) : (first ?? invalid(path, `Invalid value: ${bracketPath(path)}.`));
     }
   }

@@ -8,7 +8,8 @@ import { type Env, readBinding } from "../env.ts";
  * them by binding name and the registry CLI by key fingerprint; this is the run-time net.
  */
 
-// Per env object (one per isolate in workerd): "account\nkey" → the env.TENANTS tenants using it.
+// Per env object (workerd reuses it across an isolate's requests; a new one only costs a recount):
+// "account\nkey" → the env.TENANTS tenants using that key on that account.
 const envReaches = new WeakMap<object, Map<string, string[]>>();
 
 function reachesOfEnvTenants(env: Env): Map<string, string[]> {

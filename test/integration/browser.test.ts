@@ -174,7 +174,7 @@ describe("end-user tokens", () => {
       async () =>
         `${btoa(JSON.stringify({ alg: "none" })).replace(/=+$/, "")}.${btoa(JSON.stringify({ sub: "user_alice" })).replace(/=+$/, "")}.`,
     ],
-    ["garbage", async () => "not-a-token"],
+    ["garbage shaped like a JWT", async () => "not.a.token"],
     ["oversized", () => userToken("user_alice", { claims: { pad: "x".repeat(9000) } })],
   ];
   for (const [name, make] of bad) {
@@ -195,6 +195,20 @@ describe("end-user tokens", () => {
       expect(h.stub.requests).toHaveLength(0);
     });
   }
+
+  // Issue 15 point 8: a bearer that is neither a proxy key nor a JWT is a server caller's wrong key.
+  it("answers a bearer that is neither a proxy key nor a JWT as a wrong API key (401), on a browser host too", async () => {
+    for (const token of ["notakey", "not-a-token", "sk-ish_123"]) {
+      const res = await browser(ACME_SESSIONS, { method: "POST", body: "type=document", token });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as Json).error).toEqual({
+        type: "invalid_request_error",
+        code: "authentication_required",
+        message: "Invalid API key provided.",
+      });
+    }
+    expect(h.stub.requests).toHaveLength(0);
+  });
 
   it("answers 401 without a token", async () => {
     const res = await browser(ACME_SESSIONS, { method: "POST", body: "type=document" });
@@ -323,7 +337,7 @@ describe("ownership", () => {
     const b = await normalized(missing, missingId);
     expect(a).toEqual(b);
     expect(JSON.parse(a.body)).toMatchObject({
-      error: { code: "resource_missing", param: "session", type: "invalid_request_error" },
+      error: { code: "resource_missing", param: "id", type: "invalid_request_error" },
     });
   });
 
@@ -601,7 +615,12 @@ describe("rate limits", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("Retry-After")).toBe("60");
     expect((await limited.json()) as Json).toEqual({
-      error: { type: "invalid_request_error", code: "rate_limit", message: expect.stringContaining("Too many requests") },
+      error: {
+        type: "invalid_request_error",
+        code: "rate_limit",
+        doc_url: "https://docs.stripe.com/error-codes/rate-limit",
+        message: expect.stringContaining("Too many requests"),
+      },
     });
     expect(h.stub.requests.length).toBe(before);
     await createAs(bob);

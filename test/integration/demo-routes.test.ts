@@ -63,7 +63,8 @@ describe("gating", () => {
       const h = await harness(vars);
       const page = await h.call("/demo/", { host: HOST });
       expect(page.status).toBe(404);
-      expect(((await page.json()) as { error: { code: string } }).error.code).toBe("resource_missing");
+      // Stripe's unknown-URL 404: a message, no code (issue 15 point 10).
+      expect(((await page.json()) as { error: { message: string } }).error.message).toMatch(/^Unrecognized request URL/);
       expect((await login(h, '{"user":"alice"}')).status).toBe(404);
     }
   });

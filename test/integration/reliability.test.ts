@@ -71,17 +71,23 @@ function checkOutcome(h: Harness, got: Outcome, log: LogCaptureHandle, callerKey
   } else {
     expect(got.body.error).toEqual(expect.objectContaining({ type: expect.any(String), message: expect.any(String) }));
   }
-  if (got.status === 502 || got.status === 504) {
+  const proxyMade = (got.headers.get("Request-Id") ?? "").startsWith("req_edge_");
+  if (proxyMade && (got.status === 502 || got.status === 504)) {
     expect(got.body.error.code).toBe(got.status === 502 ? "upstream_unavailable" : "upstream_timeout");
     expect(got.body.error.type).toBe("api_error");
     expect(got.headers.get("Cache-Control")).toBe("no-store");
+  }
+  if (got.status >= 500 && !proxyMade) {
+    // Stripe's own 5xx after the retries (issue 15 point 7): its body, never a proxy code.
+    expect(got.body.error.type).toBe("api_error");
+    expect(got.body.error.code).toBeUndefined();
   }
   if (got.status === 409 && got.headers.get("Stripe-Should-Retry") !== "false") {
     // A retryable 409 ("key in use") reaches the caller only under its own key, which makes its retry safe.
     expect(callerKey).toBeDefined();
     expect(got.headers.get("Stripe-Should-Retry")).toBe("true");
   }
-  if ([502, 504].includes(got.status)) {
+  if (got.status >= 500) {
     // Safe for the caller to retry only under its own key (its retry would reuse it).
     expect(got.headers.get("Stripe-Should-Retry")).toBe(callerKey ? "true" : "false");
   }
@@ -98,7 +104,8 @@ const TABLE: Row[] = [
   ["no fault", [], 200, 1, 1],
   ["500, then 200", [on({ kind: "status", status: 500 })], 200, 1, 2],
   ["502, 503, then 200", [on({ kind: "status", status: 502 }), on({ kind: "status", status: 503 })], 200, 1, 3],
-  ["500 on every attempt → 502", [on({ kind: "status", status: 500, times: 3 })], 502, 0, 3],
+  // Issue 15 point 7: Stripe's final answer, with its Request-Id, not the proxy's 502.
+  ["500 on every attempt → Stripe's 500", [on({ kind: "status", status: 500, times: 3 })], 500, 0, 3],
   [
     "503 with Stripe-Should-Retry: false → passed through, not retried",
     [on({ kind: "status", status: 503, should_retry: false })],
@@ -192,8 +199,24 @@ describe("the caller's own Idempotency-Key", () => {
     const before = h.stub.requests.length;
     const again = await send(h, { idempotencyKey: key });
     expect(again.status).toBe(200);
-    expect(again.headers.get("Idempotent-Replayed")).toBeNull(); // not an allow-listed header
+    // Issue 15 point 4: Stripe's replay headers reach the caller, and the caller's own key is echoed.
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.headers.get("Original-Request")).toMatch(/^req_/);
+    expect(again.headers.get("Idempotency-Key")).toBe(key);
     checkOutcome(h, again, logs, key, before);
+  });
+
+  it("under a key the proxy generated, its own replay is not shown: no Idempotency-Key, Idempotent-Replayed, Original-Request", async () => {
+    const h = await createHarness({ timings: TIGHT });
+    h.stub.injectFaults([on({ kind: "reset_after" })]);
+    const got = await send(h);
+    expect(got.status).toBe(200);
+    // Control: the proxy's retry was a replay upstream under its own key.
+    const creates = h.stub.requests.filter((r) => r.path === SESSIONS);
+    expect(creates).toHaveLength(2);
+    expect(creates[0]?.headers.idempotencyKey).toMatch(/^iedge_/);
+    for (const name of ["Idempotency-Key", "Idempotent-Replayed", "Original-Request"]) expect(got.headers.get(name)).toBeNull();
+    checkOutcome(h, got, logs);
   });
 
   it("a 504 under the caller's key says retry", async () => {
@@ -282,9 +305,12 @@ describe("property: any fault sequence on create", () => {
           const got = await send(h, { json, ...(callerKey ? { idempotencyKey: callerKey } : {}) });
           await settleStub(faults);
           checkOutcome(h, got, logs, callerKey);
-          // A made-up 500 never; other 5xx only as the gateway's 502/504.
-          expect([200, 409, 429, 502, 504]).toContain(got.status);
-          if (got.status >= 500) expect(Object.keys(ERROR_STATUS)).toContain(got.body.error.code);
+          // A made-up 500 never: the proxy's own 5xx are only the gateway's 502/504; other 5xx are
+          // Stripe's final answers with Stripe's Request-Id.
+          expect([200, 409, 429, 500, 502, 503, 504]).toContain(got.status);
+          const proxyMade = (got.headers.get("Request-Id") ?? "").startsWith("req_edge_");
+          if (got.status >= 500 && proxyMade) expect(Object.keys(ERROR_STATUS)).toContain(got.body.error.code);
+          if (got.status >= 500 && !proxyMade) expect(got.body.error.code).toBeUndefined();
         },
       ),
       { numRuns: 50 },

@@ -307,7 +307,7 @@ for (const route of ROUTES) {
         it("answers another user's session as missing (404)", async () => {
           const res = await browserCall(route, { token: await token("user_other") });
           expect(res.status).toBe(404);
-          expect(((await res.json()) as Json).error).toMatchObject({ code: "resource_missing", param: "session" });
+          expect(((await res.json()) as Json).error).toMatchObject({ code: "resource_missing", param: "id" });
           expect(h.stub.requests.filter((r) => r.method === "POST" && r.path.includes(ids.session))).toHaveLength(0);
         });
       }
@@ -571,5 +571,141 @@ describe("second pass: attacks beyond the route matrix", () => {
       // Positive control: the header as signed.
       expect((await deliver(signed)).status).toBe(200);
     });
+  });
+});
+
+/* ------------------------------------------------------------------------------------------------
+ * Issue 16 point 4: a browser cannot tell someone else's session from a missing one, whatever the
+ * upstream's 404 looks like (the stub's, or real Stripe's: pretty-printed, keys sorted, request_log_url).
+ * ---------------------------------------------------------------------------------------------- */
+
+/** Real Stripe's 404 as it is written: pretty-printed, keys alphabetical, doc_url and request_log_url. */
+async function asRealStripe404(res: Response): Promise<Response> {
+  if (res.status !== 404) return res;
+  const { error } = (await res.json()) as Json;
+  const requestId = res.headers.get("Request-Id") ?? "req_x";
+  const body = {
+    error: {
+      code: "resource_missing",
+      doc_url: "https://stripe.com/docs/error-codes/resource-missing",
+      message: error.message,
+      param: "id",
+      request_log_url: `https://dashboard.stripe.com/test/logs/${requestId}?t=1764633600`,
+      type: "invalid_request_error",
+    },
+  };
+  const headers = new Headers(res.headers);
+  headers.set("Stripe-Should-Retry", "false");
+  return new Response(`${JSON.stringify(body, null, 2)}\n`, { status: 404, headers });
+}
+
+/** Everything a browser can observe of an answer, with `id` in the body replaced by a placeholder. */
+async function observable(res: Response, id: string) {
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
+  const headers = [...res.headers.entries()].filter(([k]) => k !== "request-id");
+  return {
+    status: res.status,
+    headers,
+    requestIdShape: (res.headers.get("Request-Id") ?? "").replace(/[A-Za-z0-9]/g, "x"),
+    length: bytes.byteLength,
+    body: text.split(id).join("<id>"),
+  };
+}
+
+describe("16.4: someone else's session vs a missing one, for a browser", () => {
+  for (const upstream of ["the stub's 404", "real Stripe's 404 format"] as const) {
+    describe(`with ${upstream}`, () => {
+      let hh: Harness;
+      let owned: string;
+      beforeEach(async () => {
+        hh = await createHarness(
+          upstream === "the stub's 404"
+            ? {}
+            : { upstream: (stubFetch) => async (r: Request) => asRealStripe404(await stubFetch(r)) },
+        );
+        const res = await hh.call(
+          `/identity${SESSIONS}`,
+          browserInit({ method: "POST", body: "type=document", token: await token() }),
+        );
+        expect(res.status).toBe(200);
+        owned = (await json(res)).id;
+      });
+
+      for (const [op, method, suffix] of [
+        ["retrieve", "GET", ""],
+        ["cancel", "POST", "/cancel"],
+      ] as const) {
+        it(`${op}: status, headers, Request-Id format, length and body bytes are identical`, async () => {
+          const missing = `vs_${"0".repeat(owned.length - 3)}`;
+          const other = await token("user_other");
+          const ask = (id: string) => hh.call(`/identity${SESSIONS}/${id}${suffix}`, browserInit({ method, token: other }));
+          const foreign = await observable(await ask(owned), owned);
+          const absent = await observable(await ask(missing), missing);
+          expect(foreign.status).toBe(404);
+          expect(foreign).toEqual(absent);
+          expect(JSON.parse(foreign.body).error).toMatchObject({ code: "resource_missing", param: "id" });
+          // Nothing was cancelled.
+          expect(hh.stub.requests.filter((r) => r.method === "POST" && r.path.includes(owned))).toHaveLength(0);
+        });
+      }
+
+      it("positive controls: the owner reads its session; a server caller gets Stripe's own 404 unchanged", async () => {
+        const mine = await hh.call(`/identity${SESSIONS}/${owned}`, browserInit({ token: await token() }));
+        expect(mine.status).toBe(200);
+        await json(mine);
+        const missing = `vs_${"0".repeat(owned.length - 3)}`;
+        const server = await hh.call(`${SESSIONS}/${missing}`, { key: PROXY_KEYS.acme });
+        expect(server.status).toBe(404);
+        const text = await server.text();
+        // The upstream's format differs from the browser's answer in this run, so the equality above
+        // is the renderer's doing, not an accident of matching formats.
+        if (upstream === "real Stripe's 404 format") expect(text).toContain("request_log_url");
+        expect(server.headers.get("Request-Id")).toMatch(/^req_/);
+      });
+    });
+  }
+});
+
+/* ------------------------------------------------------------------------------------------------
+ * Issue 16 point 9: the key that is validated is the key that is forwarded.
+ * ---------------------------------------------------------------------------------------------- */
+
+describe("16.9: encoded brackets in a key", () => {
+  it("metadata[a%5Bb] is refused, never forwarded as another key", async () => {
+    const before = h.stub.requests.length;
+    for (const body of [
+      "type=document&metadata[a%5Bb]=1",
+      "type=document&metadata[a%5Bb%5D]=1",
+      "type=document&metadata[a]b]=1",
+    ]) {
+      const res = await h.post(SESSIONS, body, { key: PROXY_KEYS.acme });
+      expect(res.status, body).toBe(400);
+    }
+    const asJson = await h.call(SESSIONS, {
+      key: PROXY_KEYS.acme,
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ type: "document", metadata: { "a[b": "1" } }),
+    });
+    expect(asJson.status).toBe(400);
+    expect(h.stub.requests.length).toBe(before);
+  });
+
+  it("encoded brackets that spell the policy's own parameter are that parameter: no bypass", async () => {
+    const before = h.stub.requests.length;
+    const res = await h.post(SESSIONS, "type=document&options%5Bdocument%5D%5Brequire_live_capture%5D=false", {
+      key: PROXY_KEYS.acme,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).error).toMatchObject({ code: "policy_violation" });
+    expect(h.stub.requests.length).toBe(before);
+  });
+
+  it("positive control: a plain metadata key is forwarded as sent", async () => {
+    const res = await h.post(SESSIONS, "type=document&metadata[a_b]=1", { key: PROXY_KEYS.acme });
+    expect(res.status).toBe(200);
+    await json(res);
+    expect(h.stub.requests.at(-1)?.params?.metadata).toEqual({ a_b: "1" });
   });
 });

@@ -130,8 +130,9 @@ describe("server callers reach every operation", () => {
     const page = await json(await h.call(SESSIONS, { key: PROXY_KEYS.acme }));
     expect(page.data.length).toBeGreaterThan(0);
     for (const item of page.data) {
-      expect(item).not.toHaveProperty("client_secret");
-      expect(item).not.toHaveProperty("url");
+      // Issue 15 point 3: the keys stay (Stripe's schema has them), emptied to null.
+      expect(item).toHaveProperty("client_secret", null);
+      expect(item).toHaveProperty("url", null);
     }
   });
 
@@ -225,7 +226,9 @@ describe("parameters are Stripe's, checked at the edge", () => {
     ["type=document&bogus=1", "bogus"],
     ["type=document&options[document][foo]=1", "options[document][foo]"],
     ["type=document&options[selfie]=1", "options[selfie]"],
-    ["type=document&__proto__[x]=1&zzz=1", "zzz"],
+    // Issue 15 point 9: a prototype-named key is a parameter like any other, not dropped by the parser.
+    ["type=document&__proto__[x]=1&zzz=1", "__proto__"],
+    ["type=document&constructor=1", "constructor"],
   ])("%s → 400 parameter_unknown (param %s), not forwarded", async (body, param) => {
     const res = await h.post(SESSIONS, body, { key: PROXY_KEYS.acme });
     expect(res.status).toBe(400);
@@ -334,14 +337,33 @@ describe("parameters are Stripe's, checked at the edge", () => {
   });
 
   it.each(["vs_a%2F..%2Fcancel", "vs_../x", "vs_", "vs_%00", "vr_123", "vs_ü"])(
-    "session id %s → 400, never forwarded",
+    "session id %s → 404, never forwarded",
     async (id) => {
       const res = await h.call(`${SESSIONS}/${id}`, { key: PROXY_KEYS.acme });
-      expect([400, 404]).toContain(res.status);
+      expect(res.status).toBe(404);
       expect((await json(res)).error.type).toBe("invalid_request_error");
       expect(h.stub.requests).toHaveLength(0);
     },
   );
+
+  // Issue 15 point 6: an id of the wrong shape is answered as Stripe answers it: an object that does not exist.
+  it.each([
+    [`${SESSIONS}/cus_123`, "GET", "verification_session", "cus_123"],
+    [`${SESSIONS}/abc`, "GET", "verification_session", "abc"],
+    [`${SESSIONS}/abc/cancel`, "POST", "verification_session", "abc"],
+    ["/v1/identity/verification_reports/vs_1", "GET", "verification_report", "vs_1"],
+  ])("%s (%s) → Stripe's 404 resource_missing on id, never forwarded", async (path, method, kind, id) => {
+    const res = await h.call(path, { key: PROXY_KEYS.acme, method });
+    expect(res.status).toBe(404);
+    expect((await json(res)).error).toEqual({
+      type: "invalid_request_error",
+      code: "resource_missing",
+      doc_url: "https://docs.stripe.com/error-codes/resource-missing",
+      message: `No such ${kind}: '${id}'`,
+      param: "id",
+    });
+    expect(h.stub.requests).toHaveLength(0);
+  });
 });
 
 describe("routing and the error contract", () => {
@@ -355,7 +377,9 @@ describe("routing and the error contract", () => {
     const res = await h.call(path, { key: PROXY_KEYS.acme, method });
     expect(res.status).toBe(404);
     const body = await json(res);
-    expect(body.error).toMatchObject({ type: "invalid_request_error", code: "resource_missing" });
+    // Issue 15 point 10: Stripe's answer to an unknown URL has a type and a message, no code.
+    expect(Object.keys(body.error).sort()).toEqual(["message", "type"]);
+    expect(body.error.type).toBe("invalid_request_error");
     expect(body.error.message).toContain("Unrecognized request URL");
     expect(res.headers.get("Request-Id")).toMatch(/^req_edge_/);
   });
@@ -366,10 +390,13 @@ describe("routing and the error contract", () => {
         headers: { Authorization: `Bearer ${STRIPE_KEYS.acme}`, "Stripe-Account": "acct_1AcmeTest" },
       }),
     );
-    const directBody = await direct.json();
+    const directBody = (await direct.json()) as { error: Record<string, unknown> };
     const res = await h.call(`${SESSIONS}/vs_missing000`, { key: PROXY_KEYS.acme });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual(directBody);
+    // Equal but for request_log_url, which names each request's own id (as Stripe's does).
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect({ ...body.error, request_log_url: null }).toEqual({ ...directBody.error, request_log_url: null });
+    expect(body.error.request_log_url).toContain(res.headers.get("Request-Id"));
     expect(res.headers.get("Request-Id")).toMatch(/^req_/);
     expect(res.headers.get("Request-Id")).not.toMatch(/^req_edge_/);
   });

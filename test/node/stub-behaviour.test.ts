@@ -371,7 +371,7 @@ describe("tenants, authentication and headers", () => {
     for (const other of [b, acct]) {
       const res = await other.get(`${SESSIONS}/${s.id}`);
       expect(res.status).toBe(404);
-      expect(res.body.error).toMatchObject({ code: "resource_missing", param: "session" });
+      expect(res.body.error).toMatchObject({ code: "resource_missing", param: "id" });
       expect(res.body.error.message).toBe(`No such verification_session: '${s.id}'`);
       expect((await other.get(SESSIONS)).body.data).toEqual([]);
       expect((await other.post(`${SESSIONS}/${s.id}/cancel`)).status).toBe(404);

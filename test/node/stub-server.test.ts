@@ -177,7 +177,7 @@ describe("stripe-node against the stub server", () => {
       type: "StripeInvalidRequestError",
       statusCode: 404,
       code: "resource_missing",
-      param: "session",
+      param: "id",
     });
     await expect(
       stripe.identity.verificationSessions.create({

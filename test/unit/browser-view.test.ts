@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { browserOperationsFor, checkBrowserParams } from "../../src/auth/browser-params.ts";
 import { BROWSER_SESSION_FIELDS, browserSessionView } from "../../src/auth/browser-view.ts";
-import { isOwnedBy, missingSessionError } from "../../src/auth/ownership.ts";
+import { isOwnedBy, missingObjectError } from "../../src/auth/ownership.ts";
+import { renderStripeError } from "../../src/errors.ts";
 
 /** A session as Stripe returns it, with every field a browser must not see filled in. */
 const SESSION = {
@@ -208,15 +209,20 @@ describe("ownership", () => {
     expect(isOwnedBy(undefined, "user_123")).toBe(false);
   });
 
-  it("answers a missing session in Stripe's shape", () => {
-    expect(missingSessionError("vs_1Missing")).toEqual({
-      error: {
-        type: "invalid_request_error",
-        code: "resource_missing",
-        message: "No such verification_session: 'vs_1Missing'",
-        param: "session",
-        doc_url: "https://stripe.com/docs/error-codes/resource-missing",
-      },
-    });
+  it("answers a missing session in Stripe's shape, rendered as Stripe writes it (keys sorted, pretty-printed)", () => {
+    const err = missingObjectError("verification_session", "vs_1Missing");
+    expect(err.status).toBe(404);
+    expect(renderStripeError(err.toBody())).toBe(
+      `{
+  "error": {
+    "code": "resource_missing",
+    "doc_url": "https://docs.stripe.com/error-codes/resource-missing",
+    "message": "No such verification_session: 'vs_1Missing'",
+    "param": "id",
+    "type": "invalid_request_error"
+  }
+}
+`,
+    );
   });
 });

@@ -519,3 +519,21 @@ describe("enforceSessionPolicy", () => {
     });
   });
 });
+
+describe("booleans the way Stripe reads them (issue 15 point 1)", () => {
+  it("judges True/FALSE by their meaning and forwards the canonical form", () => {
+    const refused = enforceSessionPolicy(
+      "create",
+      { type: "document", options: { document: { require_live_capture: "False" } } },
+      ACME,
+    );
+    expect(refused).toMatchObject({ ok: false, code: "policy_violation", param: "options[document][require_live_capture]" });
+    const allowed = enforceSessionPolicy(
+      "create",
+      { type: "document", options: { document: { require_id_number: "TRUE" } } },
+      ACME,
+    );
+    expect(allowed.ok).toBe(true);
+    if (allowed.ok) expect(allowed.params.options).toEqual({ document: { ...ACME_DOCUMENT, require_id_number: "true" } });
+  });
+});

@@ -150,9 +150,6 @@ describe("settle: what the caller gets when the proxy stops", () => {
   });
 
   it.each<[string, Attempt, UpstreamCall, number, string]>([
-    ["exhausted 5xx, POST under a proxy key", answer(503), POST_PROXY_KEY, 502, "false"],
-    ["exhausted 5xx, POST under the caller's key", answer(500), POST_CALLER_KEY, 502, "true"],
-    ["exhausted 5xx, GET", answer(502), GET, 502, "true"],
     ["network error, POST under a proxy key", { kind: "network" }, POST_PROXY_KEY, 502, "false"],
     ["malformed answer, GET", { kind: "malformed" }, GET, 502, "true"],
     ["timeout, POST under a proxy key", { kind: "timeout" }, POST_PROXY_KEY, 504, "false"],
@@ -164,6 +161,23 @@ describe("settle: what the caller gets when the proxy stops", () => {
     expect(s.error.status).toBe(status);
     expect(s.error.code).toBe(status === 504 ? "upstream_timeout" : "upstream_unavailable");
     expect(s.error.headers["Stripe-Should-Retry"]).toBe(retry);
+  });
+
+  // Issue 15 point 7: Stripe's own last answer (status, body, Request-Id) reaches the caller, with
+  // whether the caller's retry is safe; before, the proxy replaced it with its own 502.
+  it.each<[string, Attempt, UpstreamCall, string]>([
+    ["exhausted 5xx, POST under a proxy key", answer(503), POST_PROXY_KEY, "false"],
+    ["exhausted 5xx, POST under the caller's key", answer(500), POST_CALLER_KEY, "true"],
+    ["exhausted 5xx, GET", answer(502), GET, "true"],
+    ["exhausted 5xx that said retry, POST under a proxy key", answer(500, true), POST_PROXY_KEY, "false"],
+  ])("%s → Stripe's answer with Stripe-Should-Retry: %s", (_name, last, call, retry) => {
+    const s = settle(last, call);
+    expect(s.kind).toBe("response");
+    if (s.kind !== "response" || last.kind !== "response") return;
+    expect(s.status).toBe(last.status);
+    expect(s.text).toBe(last.text);
+    expect(s.headers.get("request-id")).toBe("req_up");
+    expect(s.headers.get("stripe-should-retry")).toBe(retry);
   });
 
   it("an exhausted 409 passes through under the caller's key; under the proxy's it is a 504 not safe to retry", () => {
@@ -354,7 +368,7 @@ describe("callStripe with a scripted upstream", () => {
       404,
       1,
     ],
-    ["503 forever → 502 after maxRetries+1 attempts", [{ kind: "answer", status: 503 }], 502, 3],
+    ["503 forever → Stripe's 503 after maxRetries+1 attempts", [{ kind: "answer", status: 503 }], 503, 3],
     ["network forever → 502", [{ kind: "network" }], 502, 3],
     [
       "409 forever → 504: still in flight under a key the caller never saw",
@@ -373,7 +387,7 @@ describe("callStripe with a scripted upstream", () => {
     expect(new Set(up.seen.map((r) => r.headers.get("Idempotency-Key")))).toEqual(new Set(["iedge_unit"]));
     // Only allow-listed headers come back.
     expect(got.headers.get("set-cookie")).toBeNull();
-    if (status >= 502) expect(got.retry).toBe("false");
+    if (status >= 500) expect(got.retry).toBe("false");
   });
 
   it("an attempt that never answers times out (real timer) and the caller gets 504", async () => {
@@ -473,7 +487,7 @@ describe("callStripe with a scripted upstream", () => {
         up.options(timings, () => 0.99),
       ),
     );
-    expect(got.status).toBe(502);
+    expect(got.status).toBe(503);
     // 400 ms per attempt: 1st ends at 400, sleep 99 → 2nd ends at 899; 101 ms left < 198 + 50 → stop.
     expect(up.seen).toHaveLength(2);
     expect(up.sleeps).toEqual([99]);
@@ -539,6 +553,10 @@ describe("callStripe with a scripted upstream", () => {
             // Under the proxy's own key, the outcome is unknown: 504, not safe to retry.
             expect(got.status).toBe(504);
             expect(got.retry).toBe("false");
+          } else if (!final && last.kind === "answer") {
+            // An exhausted 5xx: Stripe's own answer, and whether the caller may retry.
+            expect(got.status).toBe(last.status);
+            expect(got.retry).toBe(callerMayRetry(call) ? "true" : "false");
           } else if (!final) {
             expect([502, 504]).toContain(got.status);
             expect(got.retry).toBe(callerMayRetry(call) ? "true" : "false");
