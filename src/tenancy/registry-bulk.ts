@@ -178,7 +178,8 @@ export async function planImport(
 
   // 2. The final configs: the registry's staying tenants first, so that a collision is reported
   //    against the file's tenant (the one being written).
-  const finalConfigs: Record<string, unknown> = {};
+  // Null prototype: a tenant id "__proto__" in a file is an own key (and refused as an id), not a prototype.
+  const finalConfigs: Record<string, unknown> = Object.create(null);
   const storedText = new Map<string, string>();
   const unreadable: string[] = [];
   for (const id of staying) {

@@ -120,6 +120,23 @@ describe("planImport", () => {
     expect(pruned.tenants.deleted).toEqual(["owner"]);
   });
 
+  it("refuses a tenant id that would be an object's prototype or any other invalid id, rather than dropping it", async () => {
+    for (const id of ["__proto__", "constructor", "Bad Id"]) {
+      const plan = await planImport(store, [{ id, config: tenant(1) }, ...entries([2])]);
+      if (id === "constructor") {
+        // A valid id (lowercase letters) that merely names an Object method: imported like any other.
+        expect(plan.errors).toEqual([]);
+        expect(plan.tenants.created).toEqual(["constructor", "t2"]);
+        continue;
+      }
+      expect(
+        plan.errors.map((e) => e.tenant),
+        id,
+      ).toEqual([id]);
+      expect(plan.changes).toEqual([]);
+    }
+  });
+
   it("keeps the stored proxy keys of a tenant whose file entry has no server_keys", async () => {
     await applyImport(entries([1]));
     const { server_keys: _, ...withoutKeys } = tenant(1);
