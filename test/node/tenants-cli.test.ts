@@ -366,6 +366,30 @@ describe("tenants CLI bulk commands, in-memory store", () => {
     expect((await run(["export"])).out).not.toBe(exported.out);
   });
 
+  it("import refuses to write when a key it would overwrite changed after it was read (another operator)", async () => {
+    await run(["import", await file("base.jsonl", jsonl([1, 2].map((n) => ({ id: `t${n}`, config: bulkTenant(n) }))))]);
+    // The other operator writes t1 between this import's read (its first listing) and its re-check.
+    class Raced extends MemoryKvStore {
+      listings = 0;
+      override async list(prefix: string) {
+        if (prefix === "tenant:" && ++this.listings === 2)
+          this.data.set("tenant:t1", JSON.stringify(bulkTenant(1, { hosts: ["theirs.bulk.test"] })));
+        return super.list(prefix);
+      }
+    }
+    store = new Raced(new Map(store.data));
+    const before = new Map(store.data);
+    const moved = jsonl([1, 2].map((n) => ({ id: `t${n}`, config: bulkTenant(n, { hosts: [`t${n}-moved.bulk.test`] }) })));
+    const res = await run(["import", await file("moved.jsonl", moved)]);
+    expect(res.code).toBe(1);
+    expect(res.err).toContain("changed in the given store since they were read");
+    expect(res.err).toContain("tenant:t1");
+    expect(res.err).toContain("Nothing was written; run the command again to re-plan.");
+    // Only the other operator's write happened.
+    expect([...store.data].filter(([k, v]) => before.get(k) !== v).map(([k]) => k)).toEqual(["tenant:t1"]);
+    expect(store.data.get(hostKvKey("t2-moved.bulk.test"))).toBeUndefined();
+  });
+
   it("import --prune deletes the tenants the file does not name, only with --yes", async () => {
     await run(["import", await file("three.jsonl", jsonl([1, 2, 3].map((n) => ({ id: `t${n}`, config: bulkTenant(n) }))))]);
     const one = await file("one.json", JSON.stringify({ t1: bulkTenant(1) }));
