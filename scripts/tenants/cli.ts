@@ -25,6 +25,8 @@ import {
 } from "../../src/tenancy/registry-ops.ts";
 import type { RegistryStore } from "../../src/tenancy/registry-store.ts";
 import { configValue, SECRET_KIND_INFO, SECRET_KINDS, type SecretKind } from "../../src/tenancy/secret-kinds.ts";
+import { type BulkContext, exportTenants, importTenants, setSecretsFromFile } from "./bulk.ts";
+import { LocalKvStore } from "./local-store.ts";
 import { WranglerKvStore, type WranglerTarget } from "./wrangler-store.ts";
 
 export const USAGE = `Usage: npm run tenants -- <command> [arguments] [options]
@@ -33,6 +35,10 @@ Commands
   list                              tenant ids in the registry
   get <id>                          print a tenant's config; report its key and index state
   put <id> <config.json>            validate and write a tenant's config and its indexes
+  import <file> [--prune [--yes]]   bring the registry to a file of tenants (a JSON map as TENANTS
+                                    takes it, or JSON Lines of {"id","config"}): every tenant is
+                                    validated first, then the plan is printed and applied in bulk
+  export [--out <file>]             every tenant config, in the format import reads (no secrets)
   delete <id> --yes                 remove a tenant, its indexes and its sealed secrets
   new-key <id> <name> [--operations create,retrieve,...]
                                     issue a proxy key (printed once) and store its hash
@@ -40,6 +46,9 @@ Commands
   set-stripe-key <id> [--from-env VAR]
                                     seal the tenant's Stripe key (read from stdin, or from the
                                     environment variable VAR) under TENANT_KEK and store it
+  set-stripe-key --from-file <map.json>
+                                    the same for many tenants: {"<id>": "<VAR>", ...}, each key
+                                    read from its variable (environment or --env-file)
   set-webhook-secret <id> [--from-env VAR]
                                     the same for its Stripe webhook signing secret (whsec_...)
   set-jwt-secret <id> [--from-env VAR]
@@ -52,10 +61,16 @@ Commands
 
 Options
   --dry-run                         print what would change, write nothing
+  --prune                           import: delete registry tenants the file does not name
+  --yes                             confirm a delete (delete, import --prune)
+  --format json|jsonl               import/export file format (default: by extension; json)
   --local | --remote                local wrangler state (default) or the real namespace
   --persist-to <dir>                local state directory (default: wrangler's .wrangler/state)
+  --via-wrangler                    with --local: use \`wrangler kv\` commands, as --remote does
+                                    (default: open the local state directly, much faster in bulk)
   --env <name>  --config <file>  --preview  --binding <name>   passed on to wrangler
-  --env-file <file>                 load TENANT_KEK* (and --from-env variables) from a dotenv file`;
+  --env-file <file>                 load TENANT_KEK* (and --from-env variables) from a dotenv file
+  -h, --help                        this text`;
 
 export interface CliIo {
   out(text: string): void;
@@ -69,6 +84,9 @@ export interface CliIo {
 
 class UsageError extends Error {}
 
+/** Usage errors print one line and this pointer, not the whole usage. */
+const SEE_HELP = "(npm run tenants -- --help)";
+
 function need(positionals: string[], count: number, what: string): string[] {
   if (positionals.length !== count) throw new UsageError(`expected ${what}`);
   return positionals;
@@ -80,14 +98,18 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
   try {
     parsed = parse(argv);
   } catch (err) {
-    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    io.err(`error: ${err instanceof Error ? err.message : String(err)} ${SEE_HELP}`);
     return 2;
   }
   const { values, positionals } = parsed;
   const [command, ...args] = positionals;
-  if (values.help || command === undefined) {
+  if (values.help) {
     io.out(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
+    return 0;
+  }
+  if (command === undefined) {
+    io.err(USAGE);
+    return 2;
   }
   if (values["env-file"]) {
     try {
@@ -106,10 +128,30 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
   if (values.env) target.env = values.env;
   if (values.config) target.config = values.config;
   if (values.preview) target.preview = true;
-  const wrangler = io.store ? undefined : new WranglerKvStore(target);
-  const store: RegistryStore = io.store ?? (wrangler as WranglerKvStore);
-  const where = wrangler ? wrangler.describe() : "the given store";
+  // Local state is opened directly (fast, no wrangler run per step) unless --via-wrangler asks for the
+  // same `wrangler kv` commands --remote uses.
+  const wrangler = io.store || (!target.remote && !values["via-wrangler"]) ? undefined : new WranglerKvStore(target);
+  const local = io.store || wrangler ? undefined : new LocalKvStore(target);
+  const own = wrangler ?? local;
+  const store: RegistryStore = io.store ?? (own as RegistryStore);
+  const where = own ? own.describe() : "the given store";
   const dryRun = values["dry-run"] === true;
+  const format = values.format;
+  if (format !== undefined && format !== "json" && format !== "jsonl") {
+    io.err(`error: --format is json or jsonl ${SEE_HELP}`);
+    return 2;
+  }
+  const bulk: BulkContext = {
+    store,
+    where,
+    dryRun,
+    err: io.err,
+    out: io.out,
+    runs: () => wrangler?.runs ?? (local ? 0 : undefined),
+    now: () => performance.now(),
+  };
+  if (own)
+    own.progress = (what, done, total) => io.err(`… ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${what}`);
 
   try {
     switch (command) {
@@ -140,6 +182,16 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
         }
         return await execute(await planPut(store, id, config), store, where, dryRun, io);
       }
+      case "import": {
+        const [file = ""] = need(args, 1, "import <file>");
+        return await importTenants(
+          { file, ...(format ? { format } : {}), prune: values.prune === true, yes: values.yes === true },
+          bulk,
+        );
+      }
+      case "export":
+        need(args, 0, "no arguments (export [--out <file>])");
+        return await exportTenants(values.out, format, bulk);
       case "delete": {
         const [id = ""] = need(args, 1, "delete <id>");
         if (!dryRun && !values.yes) {
@@ -175,6 +227,13 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
       case "set-jwt-secret":
       case "set-events-secret": {
         const kind = SECRET_KINDS.find((k) => SECRET_KIND_INFO[k].command === command) ?? "stripe_key";
+        const fromFile = values["from-file"];
+        if (fromFile !== undefined) {
+          need(args, 0, `${command} --from-file <map.json> (no tenant id: the file names them)`);
+          const keks = await loadKeks(io.env);
+          if (!keks.current) throw new UsageError("TENANT_KEK and TENANT_KEK_ID must be set (environment or --env-file)");
+          return await setSecretsFromFile(fromFile, kind, keks.current, io.env, bulk);
+        }
         const [id = ""] = need(args, 1, `${command} <id>`);
         return await setSecret(store, where, id, kind, values["from-env"], dryRun, io);
       }
@@ -190,12 +249,14 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`${err.message}\n\n${USAGE}`);
+      io.err(`error: ${err.message} ${SEE_HELP}`);
       return 2;
     }
     // KEK and wrangler errors name variables and commands, never values.
     io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
+  } finally {
+    await local?.close();
   }
 }
 
@@ -215,6 +276,11 @@ function parse(argv: readonly string[]) {
       binding: { type: "string" },
       "env-file": { type: "string" },
       "from-env": { type: "string" },
+      "from-file": { type: "string" },
+      "via-wrangler": { type: "boolean" },
+      prune: { type: "boolean" },
+      format: { type: "string" },
+      out: { type: "string" },
       operations: { type: "string" },
       yes: { type: "boolean" },
       help: { type: "boolean", short: "h" },

@@ -6,10 +6,12 @@
  * per round trip.
  */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import type { HashListingReader } from "../../src/tenancy/registry-bulk.ts";
 import type { KvChange, RegistryStore } from "../../src/tenancy/registry-store.ts";
 
 export interface WranglerTarget {
@@ -25,8 +27,10 @@ export interface WranglerTarget {
   cwd?: string;
 }
 
-/** Keys per `kv bulk get` (the API reads at most 100 keys per call). */
+/** Keys per remote `kv bulk get` (the API reads at most 100 keys per call). */
 const GET_BATCH = 100;
+/** Keys per local `kv bulk get` (no limit: wrangler reads them one by one; batches only pace progress). */
+const LOCAL_GET_BATCH = 5_000;
 /** Pairs per `kv bulk put` / keys per `kv bulk delete` (wrangler takes up to 10,000 per file). */
 const WRITE_BATCH = 5_000;
 
@@ -42,10 +46,52 @@ function jsonOutput(stdout: string): unknown {
   return JSON.parse(stdout.slice(start));
 }
 
-export class WranglerKvStore implements RegistryStore {
+/**
+ * Every value the CLI writes carries its SHA-256 in KV metadata (`{"sha256": …}`), so one key listing
+ * tells what every value is without reading them (bulk import compares by it).
+ */
+export const valueMetadata = (value: string): { sha256: string } => ({
+  sha256: createHash("sha256").update(value).digest("hex"),
+});
+
+export interface BulkPut {
+  key: string;
+  value: string;
+  metadata: { sha256: string };
+}
+
+/**
+ * The write side shared by both CLI stores: puts (each with its hash as metadata) then deletes, in
+ * batches of `batch`, with a progress count after each batch of a write of more than one batch.
+ */
+export async function applyInBatches(
+  changes: readonly KvChange[],
+  batch: number,
+  progress: ((what: string, done: number, total: number) => void) | undefined,
+  write: { put(chunk: BulkPut[]): Promise<unknown>; delete(chunk: string[]): Promise<unknown> },
+): Promise<void> {
+  const puts = changes.flatMap((c) => (c.op === "put" ? [{ key: c.key, value: c.value, metadata: valueMetadata(c.value) }] : []));
+  const deletes = changes.flatMap((c) => (c.op === "delete" ? [c.key] : []));
+  const total = puts.length + deletes.length;
+  const report = (done: number) => {
+    if (total > batch) progress?.("written", done, total);
+  };
+  for (let i = 0; i < puts.length; i += batch) {
+    await write.put(puts.slice(i, i + batch));
+    report(Math.min(puts.length, i + batch));
+  }
+  for (let i = 0; i < deletes.length; i += batch) {
+    await write.delete(deletes.slice(i, i + batch));
+    report(puts.length + Math.min(deletes.length, i + batch));
+  }
+}
+
+export class WranglerKvStore implements RegistryStore, HashListingReader {
   readonly #target: WranglerTarget;
   /** wrangler runs made, for tests and for the operator's patience. */
   runs = 0;
+  /** Called after each batch of a long read or write (`done` of `total` keys). */
+  progress?: (what: string, done: number, total: number) => void;
 
   constructor(target: WranglerTarget) {
     this.#target = target;
@@ -110,8 +156,10 @@ export class WranglerKvStore implements RegistryStore {
   async getMany(keys: readonly string[]): Promise<Map<string, string | null>> {
     const unique = [...new Set(keys)];
     const out = new Map<string, string | null>();
-    for (let i = 0; i < unique.length; i += GET_BATCH) {
-      const chunk = unique.slice(i, i + GET_BATCH);
+    const batch = this.#target.remote ? GET_BATCH : LOCAL_GET_BATCH;
+    for (let i = 0; i < unique.length; i += batch) {
+      if (i > 0) this.progress?.("read", i, unique.length);
+      const chunk = unique.slice(i, i + batch);
       const stdout = await this.#withTempFile("keys.json", JSON.stringify(chunk), (path) =>
         this.#run(["kv", "bulk", "get", path]),
       );
@@ -130,16 +178,18 @@ export class WranglerKvStore implements RegistryStore {
     return result.map((k) => k.name).sort();
   }
 
+  /** One `kv key list` of the whole namespace (wrangler pages through it), with each value's recorded hash. */
+  async listHashes(): Promise<Map<string, string | undefined>> {
+    const stdout = await this.#run(["kv", "key", "list"]);
+    const result = jsonOutput(stdout) as { name: string; metadata?: { sha256?: unknown } }[];
+    return new Map(result.map((k) => [k.name, typeof k.metadata?.sha256 === "string" ? k.metadata.sha256 : undefined] as const));
+  }
+
   async apply(changes: readonly KvChange[]): Promise<void> {
-    const puts = changes.flatMap((c) => (c.op === "put" ? [{ key: c.key, value: c.value }] : []));
-    const deletes = changes.flatMap((c) => (c.op === "delete" ? [c.key] : []));
-    for (let i = 0; i < puts.length; i += WRITE_BATCH) {
-      const chunk = JSON.stringify(puts.slice(i, i + WRITE_BATCH));
-      await this.#withTempFile("put.json", chunk, (path) => this.#run(["kv", "bulk", "put", path]));
-    }
-    for (let i = 0; i < deletes.length; i += WRITE_BATCH) {
-      const chunk = JSON.stringify(deletes.slice(i, i + WRITE_BATCH));
-      await this.#withTempFile("delete.json", chunk, (path) => this.#run(["kv", "bulk", "delete", path, "--force"]));
-    }
+    await applyInBatches(changes, WRITE_BATCH, this.progress, {
+      put: (chunk) => this.#withTempFile("put.json", JSON.stringify(chunk), (path) => this.#run(["kv", "bulk", "put", path])),
+      delete: (chunk) =>
+        this.#withTempFile("delete.json", JSON.stringify(chunk), (path) => this.#run(["kv", "bulk", "delete", path, "--force"])),
+    });
   }
 }

@@ -56,9 +56,9 @@ export interface NewServerKey {
   operations?: string[];
 }
 
-const isObject = (x: unknown): x is RawConfig => typeof x === "object" && x !== null && !Array.isArray(x);
+export const isObject = (x: unknown): x is RawConfig => typeof x === "object" && x !== null && !Array.isArray(x);
 
-function parseJson(text: string | null | undefined): unknown {
+export function parseJson(text: string | null | undefined): unknown {
   if (text === null || text === undefined) return undefined;
   try {
     return JSON.parse(text);
@@ -67,16 +67,16 @@ function parseJson(text: string | null | undefined): unknown {
   }
 }
 
-function hostsOf(config: unknown): string[] {
+export function hostsOf(config: unknown): string[] {
   const hosts = isObject(config) && Array.isArray(config.hosts) ? config.hosts : [];
   return [...new Set(hosts.filter((h): h is string => typeof h === "string").map((h) => h.toLowerCase()))];
 }
 
-function prefixOf(config: unknown): string {
+export function prefixOf(config: unknown): string {
   return isObject(config) && typeof config.path_prefix === "string" ? config.path_prefix : "";
 }
 
-function keysOf(config: unknown): { name: string; sha256: string }[] {
+export function keysOf(config: unknown): { name: string; sha256: string }[] {
   const keys = isObject(config) && Array.isArray(config.server_keys) ? config.server_keys : [];
   return keys.flatMap((k: unknown) =>
     isObject(k) && typeof k.sha256 === "string"
@@ -85,7 +85,7 @@ function keysOf(config: unknown): { name: string; sha256: string }[] {
   );
 }
 
-function accountOf(config: unknown): string | undefined {
+export function accountOf(config: unknown): string | undefined {
   const stripe = isObject(config) && isObject(config.stripe) ? config.stripe : undefined;
   return typeof stripe?.account === "string" ? stripe.account : undefined;
 }
