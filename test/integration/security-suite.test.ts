@@ -23,9 +23,7 @@ import {
   WEBHOOK_SECRETS,
 } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are Stripe JSON, read field by field in assertions.
-type Json = Record<string, any>;
+import type { Json } from "../helpers/json.ts";
 
 const INITECH_HOST = "id.initech.test";
 const INITECH_JWT_SECRET = "test-fake-initech-jwt-secret-0123456789ab";
