@@ -4,14 +4,14 @@ import type { Env } from "./env.ts";
 import { errorResponse, INTERNAL_ERROR_MESSAGE, ProxyError } from "./errors.ts";
 import { newRequestId } from "./http/request-id.ts";
 import { createLogger, errorFields, parseLogLevel } from "./log/logger.ts";
-import { handlePreflight } from "./auth/preflight.ts";
-import { handleIdentityRequest, unrecognizedUrl } from "./proxy.ts";
-import { handleCachePurge } from "./cache/purge.ts";
-import { handleStripeWebhook } from "./webhooks/stripe-webhook.ts";
+import { handlePreflight } from "./routes/preflight.ts";
+import { handleIdentityRequest, unrecognizedUrl } from "./routes/identity.ts";
+import { handleCachePurge } from "./routes/purge.ts";
+import { handleStripeWebhook } from "./routes/webhooks.ts";
 import { UpstreamFailure } from "./stripe/upstream.ts";
 import { handleDemoRequest } from "./demo/routes.ts";
 import { handleConnectWebhook } from "./events/connect-webhook.ts";
-import { handleDeadLetterAdmin } from "./events/admin.ts";
+import { handleDeadLetterAdmin } from "./routes/events-admin.ts";
 
 /**
  * The map of the product. Every request gets a request id and one access-log line; every error

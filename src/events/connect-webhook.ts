@@ -6,7 +6,7 @@ import { readBoundedText } from "../http/read-body.ts";
 import { errorFields } from "../log/logger.ts";
 import { tenantDirectory } from "../tenancy/directory.ts";
 import { verifyStripeSignature } from "../webhooks/signature.ts";
-import { decoySecret, describeFailure, MAX_WEBHOOK_BODY_BYTES, signatureInvalid } from "../webhooks/stripe-webhook.ts";
+import { decoySecret, describeFailure, MAX_WEBHOOK_BODY_BYTES, signatureInvalid } from "../routes/webhooks.ts";
 import { tenantsForAccount } from "./connect-routing.ts";
 import { parseStripeEvent } from "./event-message.ts";
 import { enqueueTenantEvent } from "./producer.ts";

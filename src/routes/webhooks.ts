@@ -6,7 +6,7 @@ import { relayTenantEvent } from "../events/relay.ts";
 import { readBoundedText } from "../http/read-body.ts";
 import { tenantDirectory } from "../tenancy/directory.ts";
 import { lookupTenantSecret, webhookSecretSource } from "../tenancy/tenant-secrets.ts";
-import { type SignatureFailure, verifyStripeSignature } from "./signature.ts";
+import { type SignatureFailure, verifyStripeSignature } from "../webhooks/signature.ts";
 import * as v from "valibot";
 
 /** Identity events are a few KB; Stripe's largest events are well under this. */

@@ -1,8 +1,8 @@
 import type { RequestState } from "../deps.ts";
 import { ProxyError } from "../errors.ts";
-import { identifyCaller } from "../proxy.ts";
+import { identifyCaller } from "./identity.ts";
 import { DEFAULT_OPERATIONS } from "../stripe/operations.ts";
-import { invalidateTenantLists } from "./invalidation.ts";
+import { invalidateTenantLists } from "../cache/invalidation.ts";
 
 /**
  * `POST /v1/cache/purge`: a server caller clears its own tenant's cached lists (the tenant comes

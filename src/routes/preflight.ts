@@ -3,8 +3,8 @@ import { ProxyError } from "../errors.ts";
 import { OPERATIONS, type OperationName } from "../stripe/operations.ts";
 import { tenantDirectory } from "../tenancy/directory.ts";
 import { misconfigured } from "../tenancy/tenant-secrets.ts";
-import { browserOperationsFor } from "./browser-params.ts";
-import { checkPreflight, preflightHeaders } from "./origin.ts";
+import { browserOperationsFor } from "../auth/browser-params.ts";
+import { checkPreflight, preflightHeaders } from "../auth/origin.ts";
 
 /**
  * Answers a CORS preflight (`OPTIONS`) for a tenant that lists extra browser origins. Same-origin

@@ -4,10 +4,10 @@ import type { RequestState } from "../deps.ts";
 import { readBinding } from "../env.ts";
 import { ProxyError } from "../errors.ts";
 import { errorFields } from "../log/logger.ts";
-import { unrecognizedUrl } from "../proxy.ts";
+import { unrecognizedUrl } from "./identity.ts";
 import { constantTimeEqual } from "../webhooks/signature.ts";
-import { deadLetterKvKey, deadLetterMessage, listDeadLetters } from "./dead-letters.ts";
-import { queueUnavailable } from "./producer.ts";
+import { deadLetterKvKey, deadLetterMessage, listDeadLetters } from "../events/dead-letters.ts";
+import { queueUnavailable } from "../events/producer.ts";
 
 /** Dead letters replayed per call; the CLI calls again while some remain. */
 export const REPLAY_BATCH = 100;
