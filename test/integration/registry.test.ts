@@ -6,7 +6,7 @@
  */
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { issueProxyKey, sha256Hex } from "../../src/auth/server-key.ts";
+import { issueProxyKey } from "../../src/auth/server-key.ts";
 import type { Env } from "../../src/env.ts";
 import { generateKekBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
 import { REGISTRY_CACHE_TTL_MS } from "../../src/tenancy/registry-kv.ts";
@@ -19,6 +19,7 @@ import { browserInit, userToken } from "../helpers/browser.ts";
 import { createHarness, type Harness, PROXY_KEYS, SECRETS, STRIPE_KEYS, testTenants } from "../helpers/harness.ts";
 import { findSecretLeaks, useLogCapture } from "../helpers/log-capture.ts";
 import { countingBinding, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 const SESSIONS = "/v1/identity/verification_sessions";
 const OWN_STRIPE_KEY = "sk_test_fake_registry_own_key_0123456789";
