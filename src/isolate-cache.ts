@@ -5,26 +5,30 @@
  * and a weight bound, and `resetIsolateCaches()` empties every one of them (tests; production never
  * needs it).
  *
- * The caches, their bounds and what an eviction costs (a miss only: no cache changes an answer):
+ * The caches, their bounds and what a miss costs (no cache changes an answer, only its cost). Before
+ * this module they evicted in five ways (clear-all when full, FIFO, LRU, by weight, never); all are LRU
+ * now, with the same bounds:
  *
- * | cache (module)                                   | bound                         | TTL           | a miss costs          |
- * |--------------------------------------------------|-------------------------------|---------------|-----------------------|
- * | parsed env.TENANTS (config/load)                 | per env object (weak), 1 text | —             | a JSON parse          |
- * | registry lookups (tenancy/registry-kv)           | per KV binding (weak)         | —             | —                     |
- * |   tenants / key hashes / hosts found             | 1,000 each                    | 60 s          | a KV read             |
- * |   … not found (attacker-controlled keys)         | 1,000 each                    | 60 s          | a KV read             |
- * | opened tenant secrets (tenancy/registry-secrets) | per KV binding (weak), 1,000  | 60 s          | KV read + AES-GCM     |
- * | imported KEKs (tenancy/key-encryption)           | 4 sets of values              | —             | a key import          |
- * | Stripe reach of env.TENANTS (tenancy/stripe-credentials) | per env object (weak) | —             | a scan of TENANTS     |
- * | JWKS resolvers (auth/jwks)                       | 32 URLs                       | jose's own    | a JWKS fetch          |
- * | list cache memory tier (cache/isolate-state)     | 256 entries, 8 MiB            | —             | a KV read + decrypt   |
- * | list-cache tenant keys, key fingerprints (cache/list-cache) | 1,000 each         | —             | HKDF / SHA-256        |
- * | list writes paced (cache/isolate-state)          | 1,000                         | —             | an extra KV write     |
- * | return-url allow lists parsed (policy/return-url)| per list (weak)               | —             | a parse               |
- * | strings known clean (log/scrub)                  | 1,024                         | —             | a regex scan          |
- * | runtime config (config/runtime)                  | per env object (weak)         | —             | parsing env vars      |
+ * | cache (module)                                        | bound                            | TTL   | a miss costs        |
+ * |-------------------------------------------------------|----------------------------------|-------|---------------------|
+ * | runtime config (config/runtime)                       | per env object (weak)            | —     | parsing env vars    |
+ * | parsed env.TENANTS (config/load)                      | per object (weak); 1 JSON string | —     | parse + validation  |
+ * | Stripe reach of env.TENANTS (tenancy/stripe-credentials) | per env object (weak)         | —     | a scan of TENANTS   |
+ * | KV registry per binding (tenancy/registry-kv)         | per binding (weak), then:        |       |                     |
+ * |   tenants found / not found                           | 5,000 / 2,000                    | 30 s  | a KV read           |
+ * |   proxy-key hashes, hosts found / not found           | 20,000 / 10,000 each             | 30 s  | a KV read           |
+ * | opened tenant secrets (tenancy/registry-secrets)      | per binding (weak), 5,000        | 30 s  | KV read + AES-GCM   |
+ * | imported KEK sets (tenancy/key-encryption)            | 4                                | —     | a key import        |
+ * | JWKS resolvers (auth/jwks)                            | 256 URLs                         | jose's own (10 min) | a JWKS fetch |
+ * | list cache memory tier (cache/isolate-state)          | 256 entries and 8 MiB            | —     | KV read + decrypt   |
+ * | list writes paced (cache/isolate-state)               | 1,000                            | 1 s   | an extra KV write   |
+ * | master key / tenant keys / fingerprints (cache/list-cache) | 1 / 1,000 / 1,000           | —     | import/HKDF/SHA-256 |
+ * | return-url allow lists parsed (policy/return-url)     | per list array (weak)            | —     | a parse             |
+ * | strings known clean (log/scrub)                       | 1,024                            | —     | a pattern scan      |
  *
- * Exact numbers live beside each cache (its constants); this table says which kind each one is.
+ * Registered state that is not a cache (`registerIsolateState`): the list cache's known generations and
+ * marker writers (one per tenant), its calls in flight (removed when settled) and logged warnings, and
+ * the rate limiter's missing-binding warnings. Exact numbers live beside each cache (its constants).
  */
 
 /** Something `resetIsolateCaches()` empties. */
@@ -41,12 +45,12 @@ export function registerIsolateState<T extends Resettable>(state: T): T {
 }
 
 /** A module-level BoundedCache, emptied by `resetIsolateCaches()`. */
-export function isolateCache<K, V>(options: BoundedCacheOptions<V>): BoundedCache<K, V> {
+export function createIsolateCache<K, V>(options: BoundedCacheOptions<V>): BoundedCache<K, V> {
   return registerIsolateState(new BoundedCache<K, V>(options));
 }
 
 /** A module-level WeakCache, emptied by `resetIsolateCaches()`. */
-export function isolateWeakCache<K extends object, V>(): WeakCache<K, V> {
+export function createIsolateWeakCache<K extends object, V>(): WeakCache<K, V> {
   return registerIsolateState(new WeakCache<K, V>());
 }
 
@@ -69,7 +73,7 @@ export interface BoundedCacheOptions<V> {
 /**
  * A map with a maximum size, optionally a TTL and a weight bound, that forgets the least recently used
  * entry first. Every time-dependent call takes `now` (ms) so the request path can pass `deps.now`;
- * without it the cache's clock is read. A module-level cache is made with `isolateCache()` (registered
+ * without it the cache's clock is read. A module-level cache is made with `createIsolateCache()` (registered
  * for reset); one held inside another cache's value is reset with its holder.
  */
 export class BoundedCache<K, V> {
@@ -100,10 +104,10 @@ export class BoundedCache<K, V> {
   }
 
   /** The live entry for `key`, marked most recently used; undefined when absent or expired (then dropped). */
-  get(key: K, now: number = this.#clock()): V | undefined {
+  get(key: K, now?: number): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt <= now) {
+    if (this.#expired(entry, now)) {
       this.delete(key);
       return undefined;
     }
@@ -114,23 +118,29 @@ export class BoundedCache<K, V> {
   }
 
   /** True when `key` has a live entry (does not change the recency order). */
-  has(key: K, now: number = this.#clock()): boolean {
+  has(key: K, now?: number): boolean {
     const entry = this.#entries.get(key);
-    return entry !== undefined && entry.expiresAt > now;
+    return entry !== undefined && !this.#expired(entry, now);
   }
 
   /** Stores an entry, then evicts the least recently used ones beyond the bounds. */
-  set(key: K, value: V, now: number = this.#clock()): void {
+  set(key: K, value: V, now?: number): void {
     this.delete(key);
     const weight = this.#weight?.of(value) ?? 0;
     if (this.#weight && weight > this.#weight.max) return;
-    this.#entries.set(key, { value, expiresAt: now + this.#ttlMs, weight });
+    // Without a TTL the clock is never read (hot paths such as the log scrubber's memo stay cheap).
+    const expiresAt = this.#ttlMs === Number.POSITIVE_INFINITY ? this.#ttlMs : (now ?? this.#clock()) + this.#ttlMs;
+    this.#entries.set(key, { value, expiresAt, weight });
     this.#totalWeight += weight;
     const maxWeight = this.#weight?.max ?? Number.POSITIVE_INFINITY;
     for (const oldest of this.#entries.keys()) {
       if (this.#entries.size <= this.#maxEntries && this.#totalWeight <= maxWeight) break;
       this.delete(oldest);
     }
+  }
+
+  #expired(entry: { expiresAt: number }, now: number | undefined): boolean {
+    return entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= (now ?? this.#clock());
   }
 
   delete(key: K): void {

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from "jose";
+import { createIsolateCache } from "../isolate-cache.ts";
 
 /**
  * Remote JWKS resolvers, one per URL per isolate, so the key set is fetched once and then served from
@@ -27,7 +28,7 @@ interface CachedJwks {
   fetch: { current: Fetch };
 }
 
-const cache = new Map<string, CachedJwks>();
+const cache = createIsolateCache<string, CachedJwks>({ maxEntries: MAX_CACHED_URLS });
 
 /** The key resolver for a JWKS URL, fetching through `fetch`. */
 export function remoteJwks(url: string, fetch: Fetch): JWTVerifyGetKey {
@@ -41,10 +42,6 @@ export function remoteJwks(url: string, fetch: Fetch): JWTVerifyGetKey {
       [customFetch]: (resource, init) => holder.current(new Request(resource, init)),
     });
     entry = { getKey, fetch: holder };
-    if (cache.size >= MAX_CACHED_URLS) {
-      const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
-    }
     cache.set(url, entry);
   }
   entry.fetch.current = fetch;

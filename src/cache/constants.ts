@@ -34,7 +34,8 @@ export const MAX_CACHED_BODY_BYTES = 1024 * 1024;
 
 /**
  * Bounds the per-isolate memos of derived keys (tenant AES keys, Stripe-key fingerprints): one entry
- * per tenant or key, so only a registry of thousands of tenants ever reaches it (then it starts over).
+ * per tenant or key, so only a registry of thousands of tenants ever reaches it (then the least
+ * recently used go first).
  */
 export const KEY_MEMO_MAX_ENTRIES = 1_000;
 
@@ -49,7 +50,7 @@ export const MARKER_WRITE_INTERVAL_MS = 1_000;
  */
 export const LIST_WRITE_INTERVAL_MS = 1_000;
 
-/** Bounds the per-isolate record of recent list-entry writes (it starts over when full). */
+/** Bounds the per-isolate record of recent list-entry writes (least recently used first). */
 export const LIST_WRITE_MEMO_MAX_ENTRIES = 1_000;
 
 /**

@@ -58,7 +58,7 @@ export function invalidateTenantLists(tenant: string, state: RequestState): void
   const current = isolateCache.generations.get(tenant)?.generation ?? INITIAL_GENERATION;
   const generation = nextGeneration(current, now, crypto.getRandomValues(new Uint8Array(4)));
   isolateCache.generations.set(tenant, { generation, checkedAt: now });
-  isolateCache.memory.dropTenant(tenant);
+  isolateCache.memory.deleteWhere((_, entry) => entry.tenant === tenant);
   const kv = state.env.LIST_CACHE;
   // Without an encryption key nothing is ever cached, so there is nothing for other isolates to drop.
   if (!kv || typeof state.env.CACHE_ENCRYPTION_KEY !== "string" || state.env.CACHE_ENCRYPTION_KEY === "") return;

@@ -1,5 +1,6 @@
-import { MEMORY_MAX_BYTES, MEMORY_MAX_ENTRIES } from "./constants.ts";
-import { MemoryTier } from "./memory-tier.ts";
+import { createIsolateCache, registerIsolateState } from "../isolate-cache.ts";
+import type { CachedList } from "./cache-crypto.ts";
+import { LIST_WRITE_INTERVAL_MS, LIST_WRITE_MEMO_MAX_ENTRIES, MEMORY_MAX_BYTES, MEMORY_MAX_ENTRIES } from "./constants.ts";
 
 /** A tenant's generation as this isolate knows it, and when it was last confirmed from KV. */
 export interface KnownGeneration {
@@ -25,34 +26,36 @@ export interface FetchedList {
   stripeVersion: string | undefined;
 }
 
-/**
- * Per-isolate state of the list cache. Workers reuse an isolate for many requests, so this is where
- * the memory tier, known generations, single-flight calls and marker-write pacing live; every
- * structure is bounded or self-cleaning.
- */
 /** A list call in flight; `settled` is plain data that another request may read (never await). */
 export interface InflightList {
   settled?: { ok: true; value: FetchedList } | { ok: false };
 }
 
+/**
+ * Per-isolate state of the list cache. Workers reuse an isolate for many requests, so this is where
+ * the memory tier, known generations, single-flight calls and marker-write pacing live; every
+ * structure is bounded (src/isolate-cache.ts) or holds one entry per tenant or call in flight, and
+ * `resetIsolateCaches()` forgets all of it.
+ */
 export const isolateCache = {
-  memory: new MemoryTier(MEMORY_MAX_ENTRIES, MEMORY_MAX_BYTES),
-  generations: new Map<string, KnownGeneration>(),
-  markerWriters: new Map<string, MarkerWriter>(),
-  /** Upstream list calls in flight, by key material: concurrent misses share one. */
-  inflight: new Map<string, InflightList>(),
-  /** When this isolate last wrote each list entry to KV (ms), by key material: paces the writes. */
-  listWrites: new Map<string, number>(),
-  /** Misconfiguration warnings already logged by this isolate. */
-  warned: new Set<string>(),
+  /**
+   * The in-isolate tier in front of KV: decrypted list responses by key material, so a hit costs
+   * neither a KV read nor a decryption. LRU bounded by entries and bytes. The material holds the
+   * tenant's generation: an invalidation makes the old entries unreachable, and dropping the tenant's
+   * entries (`deleteWhere`) frees them at once.
+   */
+  memory: createIsolateCache<string, { tenant: string; list: CachedList }>({
+    maxEntries: MEMORY_MAX_ENTRIES,
+    weight: { of: (entry) => entry.list.body.byteLength, max: MEMORY_MAX_BYTES },
+  }),
+  /** One entry per tenant this isolate served from the cache. */
+  generations: registerIsolateState(new Map<string, KnownGeneration>()),
+  /** One entry per tenant this isolate invalidated. */
+  markerWriters: registerIsolateState(new Map<string, MarkerWriter>()),
+  /** Upstream list calls in flight, by key material: concurrent misses share one (removed when settled). */
+  inflight: registerIsolateState(new Map<string, InflightList>()),
+  /** List entries this isolate wrote to KV within the last LIST_WRITE_INTERVAL_MS, by key material: paces the writes. */
+  listWrites: createIsolateCache<string, true>({ maxEntries: LIST_WRITE_MEMO_MAX_ENTRIES, ttlMs: LIST_WRITE_INTERVAL_MS }),
+  /** Misconfiguration warnings already logged by this isolate (a handful of fixed reasons). */
+  warned: registerIsolateState(new Set<string>()),
 };
-
-/** Forgets everything this isolate cached (tests; never needed in production). */
-export function resetIsolateCache(): void {
-  isolateCache.memory = new MemoryTier(MEMORY_MAX_ENTRIES, MEMORY_MAX_BYTES);
-  isolateCache.generations.clear();
-  isolateCache.markerWriters.clear();
-  isolateCache.inflight.clear();
-  isolateCache.listWrites.clear();
-  isolateCache.warned.clear();
-}

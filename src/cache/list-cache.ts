@@ -14,8 +14,6 @@ import {
 import {
   KEY_MEMO_MAX_ENTRIES,
   KV_MIN_TTL_SECONDS,
-  LIST_WRITE_INTERVAL_MS,
-  LIST_WRITE_MEMO_MAX_ENTRIES,
   MAX_CACHED_BODY_BYTES,
   SHARED_FETCH_MAX_WAIT_MS,
   SHARED_FETCH_POLL_MS,
@@ -24,6 +22,7 @@ import {
 import { currentGeneration } from "./invalidation.ts";
 import { type FetchedList, type InflightList, isolateCache } from "./isolate-state.ts";
 import { canonicalListQuery, listKeyMaterial, listKvKey } from "./list-key.ts";
+import { createIsolateCache } from "../isolate-cache.ts";
 
 export type CacheResult = "HIT" | "MISS" | "STALE" | "BYPASS";
 
@@ -66,14 +65,14 @@ export async function listThroughCache(
   }
 
   const now = state.deps.now();
-  const memory = isolateCache.memory.get(plan.material);
+  const memory = isolateCache.memory.get(plan.material)?.list;
   if (memory && isFresh(memory, plan.ttlMs, now)) return respond(memory, "HIT", state);
 
   let best = memory;
   const fromKv = await readKv(plan, state);
   if (fromKv && (!best || fromKv.storedAt > best.storedAt)) {
     best = fromKv;
-    isolateCache.memory.set(plan.material, plan.tenant, fromKv);
+    isolateCache.memory.set(plan.material, { tenant: plan.tenant, list: fromKv });
   }
   if (best && isFresh(best, plan.ttlMs, now)) return respond(best, "HIT", state);
   if (best && now - best.storedAt < plan.ttlMs + STALE_WHILE_REVALIDATE_SECONDS * 1000) {
@@ -240,7 +239,7 @@ function isCacheable(fetched: FetchedList): boolean {
 /** Puts an upstream answer in the memory tier now and in KV (encrypted) in the background. */
 function storeFetched(plan: CachePlan, fetched: FetchedList, state: RequestState): void {
   const list: CachedList = { storedAt: fetched.storedAt, stripeVersion: fetched.stripeVersion, body: fetched.body };
-  isolateCache.memory.set(plan.material, plan.tenant, list);
+  isolateCache.memory.set(plan.material, { tenant: plan.tenant, list });
   state.ctx.waitUntil(writeKv(plan, list, state));
 }
 
@@ -265,11 +264,8 @@ async function writeKv(plan: CachePlan, list: CachedList, state: RequestState): 
  * A skipped write loses nothing: the memory tier holds the answer, and KV's copy is under a second old.
  */
 function claimListWrite(material: string, now: number): boolean {
-  const writes = isolateCache.listWrites;
-  const last = writes.get(material);
-  if (last !== undefined && now - last < LIST_WRITE_INTERVAL_MS) return false;
-  if (last === undefined && writes.size >= LIST_WRITE_MEMO_MAX_ENTRIES) writes.clear();
-  writes.set(material, now);
+  if (isolateCache.listWrites.has(material, now)) return false;
+  isolateCache.listWrites.set(material, true, now);
   return true;
 }
 
@@ -280,7 +276,7 @@ async function refreshInBackground(plan: CachePlan, fetchList: () => Promise<Res
     const fetched = await fetchShared(plan.material, fetchList, state);
     if (isCacheable(fetched)) {
       const list: CachedList = { storedAt: fetched.storedAt, stripeVersion: fetched.stripeVersion, body: fetched.body };
-      isolateCache.memory.set(plan.material, plan.tenant, list);
+      isolateCache.memory.set(plan.material, { tenant: plan.tenant, list });
       await writeKv(plan, list, state);
     }
   } catch (err) {
@@ -311,16 +307,18 @@ function respond(list: CachedList | FetchedList, result: CacheResult, state: Req
 }
 
 type MasterKey = { ok: true; key: CryptoKey; id: string } | { ok: false; reason: string };
-let masterMemo: { source: unknown; result: Promise<MasterKey> } | undefined;
-const tenantKeys = new Map<string, Promise<CryptoKey>>();
-const fingerprints = new Map<string, Promise<string>>();
+/** The imported master key, for the last CACHE_ENCRYPTION_KEY value seen (an isolate sees one). */
+const masterKeys = createIsolateCache<unknown, Promise<MasterKey>>({ maxEntries: 1 });
+const tenantKeys = createIsolateCache<string, Promise<CryptoKey>>({ maxEntries: KEY_MEMO_MAX_ENTRIES });
+const fingerprints = createIsolateCache<string, Promise<string>>({ maxEntries: KEY_MEMO_MAX_ENTRIES });
 
 function masterKeyFor(source: unknown): Promise<MasterKey> {
-  if (masterMemo !== undefined && masterMemo.source === source) return masterMemo.result;
+  const known = masterKeys.get(source);
+  if (known) return known;
   const result = importMasterKey(source).then(
     async (r): Promise<MasterKey> => (r.ok ? { ok: true, key: r.key, id: await masterKeyId(r.key) } : r),
   );
-  masterMemo = { source, result };
+  masterKeys.set(source, result);
   tenantKeys.clear();
   return result;
 }
@@ -329,7 +327,6 @@ function tenantKeyFor(master: { key: CryptoKey; id: string }, tenant: string): P
   const memoKey = `${master.id}:${tenant}`;
   let key = tenantKeys.get(memoKey);
   if (!key) {
-    if (tenantKeys.size >= KEY_MEMO_MAX_ENTRIES) tenantKeys.clear();
     key = deriveTenantKey(master.key, tenant);
     tenantKeys.set(memoKey, key);
   }
@@ -340,7 +337,6 @@ function tenantKeyFor(master: { key: CryptoKey; id: string }, tenant: string): P
 function credentialFingerprint(secretKey: string): Promise<string> {
   let fp = fingerprints.get(secretKey);
   if (!fp) {
-    if (fingerprints.size >= KEY_MEMO_MAX_ENTRIES) fingerprints.clear();
     fp = sha256Hex(`identity-edge list-cache credential\n${secretKey}`);
     fingerprints.set(secretKey, fp);
   }

@@ -1,5 +1,6 @@
 import { type ConfigIssue, parseTenantConfig, type TenantConfig, TenantIdSchema } from "./schema.ts";
 import * as v from "valibot";
+import { createIsolateCache, createIsolateWeakCache } from "../isolate-cache.ts";
 
 export type TenantRecord = { id: string; ok: true; config: TenantConfig } | { id: string; ok: false; issues: ConfigIssue[] };
 
@@ -107,22 +108,22 @@ export function buildRegistry(value: unknown): TenantRegistry {
 
 // Parsing and validating the config on every request would cost more than the rest of the edge work,
 // so the registry is memoized per TENANTS value (the object wrangler hands us, or the JSON string).
-let lastString: { text: string; registry: TenantRegistry } | undefined;
-const byObject = new WeakMap<object, TenantRegistry>();
+// A JSON string: only the last one is kept (an isolate sees one).
+const byText = createIsolateCache<string, TenantRegistry>({ maxEntries: 1 });
+const byObject = createIsolateWeakCache<object, TenantRegistry>();
 
 /** The registry for this environment's TENANTS, built once per distinct value per isolate. */
 export function registryFor(value: unknown): TenantRegistry {
   if (typeof value === "string") {
-    if (lastString?.text !== value) lastString = { text: value, registry: buildRegistry(value) };
-    return lastString.registry;
-  }
-  if (typeof value === "object" && value !== null) {
-    let registry = byObject.get(value);
+    let registry = byText.get(value);
     if (!registry) {
       registry = buildRegistry(value);
-      byObject.set(value, registry);
+      byText.set(value, registry);
     }
     return registry;
+  }
+  if (typeof value === "object" && value !== null) {
+    return byObject.getOrCreate(value, buildRegistry);
   }
   return buildRegistry(value);
 }

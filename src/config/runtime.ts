@@ -5,7 +5,7 @@
  * read by name stay on `env`: the generated `Env` type (src/env.ts) remains the source of truth.
  */
 import { DEFAULT_STRIPE_API_BASE, type Env } from "../env.ts";
-import { isolateWeakCache } from "../isolate-cache.ts";
+import { createIsolateWeakCache } from "../isolate-cache.ts";
 import { type LogLevel, parseLogLevel } from "../log/logger.ts";
 
 export interface RuntimeConfig {
@@ -39,7 +39,7 @@ function parseApiBase(value: unknown): string | undefined {
   }
 }
 
-const configs = isolateWeakCache<Env, RuntimeConfig>();
+const configs = createIsolateWeakCache<Env, RuntimeConfig>();
 
 /** The runtime config of this env, parsed on its first use. */
 export function runtimeConfig(env: Env): RuntimeConfig {

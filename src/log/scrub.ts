@@ -1,5 +1,6 @@
 import { type DecodedLayer, type DecodeKinds, decodeBase64Latin1, decodeOnce } from "./decode.ts";
 import { mayContainSecret, SECRET_PATTERNS, type SecretKind } from "./secret-patterns.ts";
+import { createIsolateCache } from "../isolate-cache.ts";
 
 /**
  * The value scrubber: every string that reaches a log line passes through `scrubString`. It masks
@@ -85,13 +86,12 @@ export function scrubString(value: string, maxLength: number = MAX_LOGGED_STRING
  * an access line repeats from request to request, and scanning it again costs more than a lookup.
  * Only clean strings are kept, so no secret is retained here.
  */
-const KNOWN_CLEAN = new Set<string>();
 const MEMO_MAX_LENGTH = 256;
 const MEMO_MAX_ENTRIES = 1024;
+const KNOWN_CLEAN = createIsolateCache<string, true>({ maxEntries: MEMO_MAX_ENTRIES });
 
 function rememberClean(value: string): void {
-  if (KNOWN_CLEAN.size >= MEMO_MAX_ENTRIES) KNOWN_CLEAN.clear();
-  KNOWN_CLEAN.add(value);
+  KNOWN_CLEAN.set(value, true);
 }
 
 /** Masks every secret in `value`, at any length (no truncation). Linear time. */

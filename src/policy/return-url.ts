@@ -15,6 +15,7 @@
  * - Encoded dots, slashes, backslashes, percents and control characters (`%2e %2f %5c %25 %00-%1f
  *   %7f`) are refused anywhere in the URL, query included.
  */
+import { createIsolateWeakCache } from "../isolate-cache.ts";
 
 /** Longer candidates are refused before any parsing; real return URLs are far shorter. */
 export const RETURN_URL_MAX_LENGTH = 2048;
@@ -231,7 +232,7 @@ export function parseAllowListEntry(entry: string): { ok: true; entry: AllowList
 
 // A tenant's allow-list is one array for the life of its registry entry: parse its entries once. The
 // memo keeps a copy of the strings it read, so a list changed in place is read again.
-const readLists = new WeakMap<readonly string[], { source: readonly string[]; entries: readonly AllowListEntry[] }>();
+const readLists = createIsolateWeakCache<readonly string[], { source: readonly string[]; entries: readonly AllowListEntry[] }>();
 
 /** The valid entries of an allow-list; invalid ones (the config check reports them) never match. */
 function readAllowList(allowList: readonly string[]): readonly AllowListEntry[] {

@@ -1,6 +1,7 @@
 import { ProxyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { bytesToHex, sha256 } from "../encoding.ts";
+import { registerIsolateState } from "../isolate-cache.ts";
 
 /**
  * Per-caller rate limits with the Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml).
@@ -46,7 +47,8 @@ export async function rateLimitKey(subject: RateLimitSubject): Promise<string> {
   return `${subject.tenant}:browser:ip:${subject.user.ip ?? "unknown"}`;
 }
 
-const warnedMissing = new Set<string>();
+/** Bindings already warned about in this isolate (two names at most). */
+const warnedMissing = registerIsolateState(new Set<string>());
 
 /** Stripe's own 429 message, so clients' backoff logic recognises it. */
 const RATE_LIMIT_MESSAGE = "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.";

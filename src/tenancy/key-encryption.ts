@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { base64ToBytes, bytesToBase64, sha256Hex } from "../encoding.ts";
 import type { SecretPurpose } from "./secret-kinds.ts";
+import { createIsolateCache } from "../isolate-cache.ts";
 
 /**
  * Envelope encryption for the tenant secrets kept in the registry (a tenant's Stripe key, webhook
@@ -235,7 +236,7 @@ export async function loadKeks(source: KekSource): Promise<KekSet> {
 }
 
 // The Worker reads its KEKs on every cold secret lookup; importing is cached per distinct value.
-const kekCache = new Map<string, Promise<KekSet>>();
+const kekCache = createIsolateCache<string, Promise<KekSet>>({ maxEntries: 4 });
 
 /** `loadKeks`, memoized per distinct set of values (an isolate only ever sees one or two). */
 export function cachedKeks(source: KekSource): Promise<KekSet> {
@@ -244,7 +245,6 @@ export function cachedKeks(source: KekSource): Promise<KekSet> {
     .join("\n");
   let set = kekCache.get(id);
   if (!set) {
-    if (kekCache.size >= 4) kekCache.clear();
     set = loadKeks(source);
     // A failed load is not kept: the error is reported on each use until the secret is fixed.
     set.catch(() => kekCache.delete(id));

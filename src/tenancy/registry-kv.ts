@@ -12,6 +12,7 @@ import {
   tenantKvKey,
 } from "./registry-layout.ts";
 import { stripPrefix } from "./resolve-tenant.ts";
+import { createIsolateWeakCache } from "../isolate-cache.ts";
 
 /**
  * How long an isolate trusts what it read from the registry, found or not. A config change, a deleted
@@ -159,14 +160,9 @@ function tenantFromKv(id: string, text: string): CachedTenant {
 
 // One registry (and so one cache) per KV binding per isolate. workerd hands every request of an
 // isolate the same binding object, and tests that wrap the binding get a fresh cache.
-const registries = new WeakMap<object, KvTenantRegistry>();
+const registries = createIsolateWeakCache<RegistryKv, KvTenantRegistry>();
 
 /** The isolate's registry for this binding. */
 export function kvTenantRegistry(kv: RegistryKv): KvTenantRegistry {
-  let registry = registries.get(kv);
-  if (!registry) {
-    registry = new KvTenantRegistry(kv);
-    registries.set(kv, registry);
-  }
-  return registry;
+  return registries.getOrCreate(kv, (binding) => new KvTenantRegistry(binding));
 }

@@ -3,6 +3,7 @@ import { LookupCache } from "./memory-cache.ts";
 import { REGISTRY_CACHE_TTL_MS, type RegistryKv } from "./registry-kv.ts";
 import { secretKvKey } from "./registry-layout.ts";
 import { SECRET_KIND_INFO, type SecretKind } from "./secret-kinds.ts";
+import { createIsolateWeakCache } from "../isolate-cache.ts";
 
 /** Why a tenant's KV-stored secret is unusable; each maps to a log detail naming no secret. */
 export type StoredSecretFailure =
@@ -40,7 +41,7 @@ export function storedSecretFailureDetail(kind: SecretKind, reason: StoredSecret
  * time. Failures are kept too, so a misconfigured tenant cannot turn each request into a KV read.
  */
 const SECRET_CACHE_LIMITS = { ttlMs: REGISTRY_CACHE_TTL_MS, maxFound: 5_000, maxMissing: 1 } as const;
-const caches = new WeakMap<object, LookupCache<StoredSecretResult>>();
+const caches = createIsolateWeakCache<RegistryKv, LookupCache<StoredSecretResult>>();
 
 /** The tenant's secret of `kind` from `secret:{id}:{kind}`, opened with the Worker's KEKs. */
 export async function storedSecret(
@@ -50,11 +51,7 @@ export async function storedSecret(
   kind: SecretKind,
   now: number,
 ): Promise<StoredSecretResult> {
-  let cache = caches.get(kv);
-  if (!cache) {
-    cache = new LookupCache(SECRET_CACHE_LIMITS);
-    caches.set(kv, cache);
-  }
+  const cache = caches.getOrCreate(kv, () => new LookupCache(SECRET_CACHE_LIMITS));
   const result = await cache.lookup(secretKvKey(tenantId, kind), now, () => openStored(kv, keks, tenantId, kind));
   // openStored never answers undefined; the fallback only satisfies the type.
   return result ?? { ok: false, reason: "missing" };

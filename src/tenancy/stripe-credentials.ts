@@ -1,6 +1,7 @@
 import { registryFor } from "../config/load.ts";
 import type { TenantConfig } from "../config/schema.ts";
 import { type Env, readBinding } from "../env.ts";
+import { createIsolateWeakCache } from "../isolate-cache.ts";
 
 /**
  * One Stripe account, one tenant (docs/security.md, finding 1): two tenants that reach the same Stripe
@@ -10,7 +11,7 @@ import { type Env, readBinding } from "../env.ts";
 
 // Per env object (workerd reuses it across an isolate's requests; a new one only costs a recount):
 // "account\nkey" → the env.TENANTS tenants using that key on that account.
-const envReaches = new WeakMap<object, Map<string, string[]>>();
+const envReaches = createIsolateWeakCache<Env, Map<string, string[]>>();
 
 function reachesOfEnvTenants(env: Env): Map<string, string[]> {
   let reaches = envReaches.get(env);

@@ -5,7 +5,7 @@
  */
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { resetIsolateCache } from "../../src/cache/isolate-state.ts";
+import { resetIsolateCaches } from "../../src/isolate-cache.ts";
 import type { Env } from "../../src/env.ts";
 import { createHarness, type Harness, type HarnessOptions, PROXY_KEYS, SECRETS, testTenants } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
@@ -18,7 +18,7 @@ const logs = useLogCapture({ secrets: [...SECRETS, TWIN_KEY] });
 
 /** Storage is per test file, not per test: every test starts with an empty KV and a cold isolate cache. */
 beforeEach(async () => {
-  resetIsolateCache();
+  resetIsolateCaches();
   const { keys } = await KV.list();
   await Promise.all(keys.map((k) => KV.delete(k.name)));
 });
@@ -115,7 +115,7 @@ describe("hits and misses", () => {
     const h = await harness();
     await create(h);
     const miss = await list(h, "limit=5");
-    resetIsolateCache();
+    resetIsolateCaches();
     const hit = await list(h, "limit=5");
     expect(hit.xCache).toBe("HIT");
     expect(hit.text).toBe(miss.text);
@@ -340,7 +340,7 @@ describe("what KV holds", () => {
     const { keys } = await KV.list({ prefix: "list:" });
     const [a, b] = keys.map((k) => k.name) as [string, string];
     await KV.put(b, (await KV.get(a, "arrayBuffer")) as ArrayBuffer);
-    resetIsolateCache();
+    resetIsolateCaches();
     const res = await list(h, "limit=2");
     expect(res.status).toBe(200);
     expect(res.xCache).toBe("MISS");
@@ -401,7 +401,7 @@ describe("bypass", () => {
     offset = 1_000;
     await list(h, "", noCache);
     expect(listPuts).toEqual([0, 1_000]);
-    resetIsolateCache(); // another isolate reads KV: the entry written a moment ago, verified included
+    resetIsolateCaches(); // another isolate reads KV: the entry written a moment ago, verified included
     const cold = await list(h);
     expect(cold.xCache).toBe("HIT");
     expect(cold.text).toContain('"verified"');
@@ -434,7 +434,7 @@ describe("KV failures never fail a request", () => {
     await create(h);
     // Cold isolate: the generation marker cannot be read, so the cache is bypassed.
     for (let i = 0; i < 2; i++) {
-      resetIsolateCache();
+      resetIsolateCaches();
       const res = await list(h);
       expect(res.status).toBe(200);
       expect(res.xCache).toBe("BYPASS");
@@ -535,7 +535,7 @@ describe("concurrency and KV write limits", () => {
     for (let i = 1; i < puts.length; i++) expect((puts[i] ?? 0) - (puts[i - 1] ?? 0)).toBeGreaterThanOrEqual(990);
     // Whatever the pacing, KV ends with the isolate's latest generation.
     const latest = await KV.get("gen:acme");
-    resetIsolateCache();
+    resetIsolateCaches();
     await list(h);
     expect(await KV.get("gen:acme")).toBe(latest);
   });

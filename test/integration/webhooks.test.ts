@@ -5,7 +5,7 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { signPayload } from "../../dev/stub/webhooks.ts";
-import { resetIsolateCache } from "../../src/cache/isolate-state.ts";
+import { resetIsolateCaches } from "../../src/isolate-cache.ts";
 import type { Env } from "../../src/env.ts";
 import { createHarness, type Harness, PROXY_KEYS, SECRETS, WEBHOOK_SECRETS } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
@@ -16,7 +16,7 @@ const OTHER_SECRET = "whsec_test_fake_attacker_0123456789";
 const logs = useLogCapture({ secrets: [...SECRETS, OTHER_SECRET] });
 
 beforeEach(async () => {
-  resetIsolateCache();
+  resetIsolateCaches();
   const { keys } = await KV.list();
   await Promise.all(keys.map((k) => KV.delete(k.name)));
 });

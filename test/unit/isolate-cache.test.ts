@@ -2,8 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   BoundedCache,
-  isolateCache,
-  isolateWeakCache,
+  createIsolateCache,
+  createIsolateWeakCache,
   registerIsolateState,
   resetIsolateCaches,
   WeakCache,
@@ -124,8 +124,8 @@ describe("BoundedCache: eviction", () => {
 
 describe("resetIsolateCaches", () => {
   it("empties every registered cache and state, and nothing else", () => {
-    const registered = isolateCache<string, number>({ maxEntries: 4 });
-    const weak = isolateWeakCache<object, number>();
+    const registered = createIsolateCache<string, number>({ maxEntries: 4 });
+    const weak = createIsolateWeakCache<object, number>();
     const state = registerIsolateState(new Map<string, number>());
     const unregistered = new BoundedCache<string, number>({ maxEntries: 4 });
     const plainWeak = new WeakCache<object, number>();

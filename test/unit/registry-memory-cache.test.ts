@@ -1,40 +1,6 @@
+// The bounded TTL/LRU map under LookupCache is tested in isolate-cache.test.ts.
 import { describe, expect, it } from "vitest";
-import { LookupCache, TtlLruCache } from "../../src/tenancy/memory-cache.ts";
-
-describe("TtlLruCache", () => {
-  it("answers until the TTL passes, then forgets", () => {
-    const cache = new TtlLruCache<string>(30_000, 10);
-    cache.set("a", "A", 1_000);
-    expect(cache.get("a", 30_999)).toBe("A");
-    expect(cache.get("a", 31_000)).toBeUndefined();
-    expect(cache.size).toBe(0);
-  });
-
-  it("evicts the least recently used entry beyond its bound", () => {
-    const cache = new TtlLruCache<number>(60_000, 3);
-    cache.set("a", 1, 0);
-    cache.set("b", 2, 0);
-    cache.set("c", 3, 0);
-    cache.get("a", 1); // a is now the most recently used
-    cache.set("d", 4, 2);
-    expect(cache.get("b", 3)).toBeUndefined();
-    expect(cache.get("a", 3)).toBe(1);
-    expect(cache.get("c", 3)).toBe(3);
-    expect(cache.get("d", 3)).toBe(4);
-    expect(cache.size).toBe(3);
-  });
-
-  it("never grows past its bound, whatever is inserted", () => {
-    const cache = new TtlLruCache<true>(60_000, 100);
-    for (let i = 0; i < 10_000; i++) cache.set(`bad-key-${i}`, true, i);
-    expect(cache.size).toBe(100);
-  });
-
-  it("refuses a zero TTL or size", () => {
-    expect(() => new TtlLruCache(0, 1)).toThrow(RangeError);
-    expect(() => new TtlLruCache(1, 0)).toThrow(RangeError);
-  });
-});
+import { LookupCache } from "../../src/tenancy/memory-cache.ts";
 
 describe("LookupCache", () => {
   const limits = { ttlMs: 30_000, maxFound: 10, maxMissing: 3 };
