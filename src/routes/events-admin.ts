@@ -2,12 +2,10 @@ import * as v from "valibot";
 import { TenantIdSchema } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
 import { readBinding } from "../env.ts";
-import { ProxyError } from "../errors.ts";
+import { ProxyError, queueUnavailable, unrecognizedUrl } from "../errors.ts";
 import { errorFields } from "../log/logger.ts";
-import { unrecognizedUrl } from "./identity.ts";
 import { constantTimeEqual } from "../webhooks/signature.ts";
 import { deadLetterKvKey, deadLetterMessage, listDeadLetters } from "../events/dead-letters.ts";
-import { queueUnavailable } from "../events/producer.ts";
 
 /** Dead letters replayed per call; the CLI calls again while some remain. */
 export const REPLAY_BATCH = 100;
