@@ -15,9 +15,11 @@ import { handleDemoRequest } from "./demo/routes.ts";
 import { handleDeadLetterAdmin } from "./routes/events-admin.ts";
 
 /**
- * The map of the product. Every request gets a request id and one access-log line; every error
- * leaves as a Stripe-shaped body from the closed set in errors.ts, and anything unexpected becomes a
- * generic `internal_error` whose details go only to the (scrubbed) log.
+ * The map of the product: one handler per route family (src/routes/). Each request goes through the
+ * same stages: request id and state (`handleRequest`) → route (the table below) → handler → `catch`
+ * (errors) → `finish` (Request-Id, CORS headers, the one access-log line). Every error leaves as a
+ * Stripe-shaped body from the closed set in errors.ts; anything unexpected becomes a generic
+ * `internal_error` whose details go only to the (scrubbed) log.
  */
 const router = Router<IRequest, [RequestState]>({
   catch: (err, _request, state) => toErrorResponse(err, state),
