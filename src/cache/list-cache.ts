@@ -1,4 +1,4 @@
-import { sha256Hex } from "../auth/server-key.ts";
+import { sha256Hex } from "../encoding.ts";
 import type { RequestState } from "../deps.ts";
 import { errorFields } from "../log/logger.ts";
 import type { Params } from "../stripe/form-codec.ts";

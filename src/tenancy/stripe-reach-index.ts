@@ -1,4 +1,4 @@
-import { sha256Hex } from "../auth/server-key.ts";
+import { sha256Hex } from "../encoding.ts";
 import { findSharedStripeCredentials, stripeReachOf } from "../config/checks.ts";
 import type { ConfigIssue } from "../config/schema.ts";
 import { parseSealedSecret } from "./key-encryption.ts";
