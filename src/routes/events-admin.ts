@@ -2,11 +2,9 @@ import * as v from "valibot";
 import { TenantIdSchema } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
 import { readBinding } from "../env.ts";
-import { ProxyError } from "../errors.ts";
+import { ProxyError, queueUnavailable, unrecognizedUrl } from "../errors.ts";
 import { errorFields } from "../log/logger.ts";
-import { unrecognizedUrl } from "./identity.ts";
 import { deadLetterKvKey, deadLetterMessage, listDeadLetters } from "../events/dead-letters.ts";
-import { queueUnavailable } from "../events/producer.ts";
 import { constantTimeEqual, sha256 } from "../encoding.ts";
 
 /** Dead letters replayed per call; the CLI calls again while some remain. */
