@@ -3,7 +3,7 @@ import type { Deps, RequestState } from "./deps.ts";
 import type { Env } from "./env.ts";
 import { errorResponse, INTERNAL_ERROR_MESSAGE, ProxyError, unrecognizedUrl } from "./errors.ts";
 import { newRequestId } from "./http/request-id.ts";
-import { createLogger, errorFields, parseLogLevel } from "./log/logger.ts";
+import { createLogger, errorFields } from "./log/logger.ts";
 import { handleHealth } from "./routes/health.ts";
 import { handlePreflight } from "./routes/preflight.ts";
 import { handleIdentityRequest } from "./routes/identity.ts";
@@ -13,6 +13,7 @@ import { UpstreamFailure } from "./stripe/upstream.ts";
 import { type TenantDirectory, tenantDirectory } from "./tenancy/directory.ts";
 import { handleDemoRequest } from "./demo/routes.ts";
 import { handleDeadLetterAdmin } from "./routes/events-admin.ts";
+import { runtimeConfig } from "./config/runtime.ts";
 
 /**
  * The map of the product: one handler per route family (src/routes/). Each request goes through the
@@ -85,7 +86,7 @@ function finish(response: Response, request: Request, state: RequestState): Resp
 
 /** Handles one request with explicit dependencies (the Worker passes the real ones, tests fakes). */
 export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext, deps: Deps): Promise<Response> {
-  const log = createLogger(parseLogLevel(env.LOG_LEVEL), deps.logSink, deps.now);
+  const log = createLogger(runtimeConfig(env).logLevel, deps.logSink, deps.now);
   const requestId = newRequestId();
   let tenants: TenantDirectory | undefined;
   const state: RequestState = {

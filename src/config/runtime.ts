@@ -16,8 +16,6 @@ export interface RuntimeConfig {
    * not an http(s) URL: each request that would reach Stripe then fails closed as misconfigured.
    */
   readonly stripeApiBase: string | undefined;
-  /** `DEV_MODE === "1"`: the demo page and dev login may be served (loopback hosts only). */
-  readonly devMode: boolean;
 }
 
 /** Derives the runtime config from an env (pure; `runtimeConfig` memoizes it). */
@@ -25,7 +23,6 @@ export function parseRuntimeConfig(env: Env): RuntimeConfig {
   return Object.freeze({
     logLevel: parseLogLevel(env.LOG_LEVEL),
     stripeApiBase: parseApiBase(env.STRIPE_API_BASE),
-    devMode: env.DEV_MODE === "1",
   });
 }
 

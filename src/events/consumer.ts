@@ -1,13 +1,14 @@
 import * as v from "valibot";
 import type { Deps } from "../deps.ts";
 import type { Env } from "../env.ts";
-import { createLogger, type EventFields, errorFields, type Logger, parseLogLevel } from "../log/logger.ts";
+import { createLogger, type EventFields, errorFields, type Logger } from "../log/logger.ts";
 import { tenantDirectory } from "../tenancy/directory.ts";
 import { lookupTenantSecret } from "../tenancy/tenant-secrets.ts";
 import { retryDelaySeconds } from "./backoff.ts";
 import { deliveryBody, type EventMessage, EventMessageSchema } from "./event-message.ts";
 import { eventsSecretSource, wantsEventType } from "./events-config.ts";
 import { signDelivery } from "./signing.ts";
+import { runtimeConfig } from "../config/runtime.ts";
 
 /** A receiver that has not answered within this time counts as failed (the attempt is retried). */
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -37,7 +38,7 @@ export async function deliverEventBatch(
   deps: Deps,
   options: DeliveryOptions = {},
 ): Promise<void> {
-  const log = createLogger(parseLogLevel(env.LOG_LEVEL), deps.logSink, deps.now);
+  const log = createLogger(runtimeConfig(env).logLevel, deps.logSink, deps.now);
   await Promise.all(batch.messages.map((message) => deliverMessage(message, env, deps, log, options)));
 }
 

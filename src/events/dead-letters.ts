@@ -2,9 +2,10 @@ import * as v from "valibot";
 import { deriveTenantKey, importMasterKey } from "../cache/cache-crypto.ts";
 import type { Deps } from "../deps.ts";
 import type { Env } from "../env.ts";
-import { createLogger, errorFields, parseLogLevel } from "../log/logger.ts";
+import { createLogger, errorFields } from "../log/logger.ts";
 import { base64ToBytes, bytesToBase64 } from "../encoding.ts";
 import { type EventMessage, EventMessageSchema } from "./event-message.ts";
+import { runtimeConfig } from "../config/runtime.ts";
 
 /**
  * The dead-letter store. Cloudflare Queues cannot list a dead-letter queue's messages from a Worker,
@@ -82,7 +83,7 @@ async function open(key: CryptoKey, kvKey: string, sealed: string): Promise<Reco
  * is not an event is dropped with a log; a KV write that fails leaves the message to Queues' retries.
  */
 export async function storeDeadLetters(batch: MessageBatch<unknown>, env: Env, deps: Deps): Promise<void> {
-  const log = createLogger(parseLogLevel(env.LOG_LEVEL), deps.logSink, deps.now);
+  const log = createLogger(runtimeConfig(env).logLevel, deps.logSink, deps.now);
   const kv = env.EVENTS_DEAD_LETTERS;
   for (const message of batch.messages) {
     const parsed = v.safeParse(EventMessageSchema, message.body);

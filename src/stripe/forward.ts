@@ -1,9 +1,9 @@
 import type { RequestState } from "../deps.ts";
-import { DEFAULT_STRIPE_API_BASE } from "../env.ts";
 import { ProxyError } from "../errors.ts";
 import { stripListSecrets } from "./list-view.ts";
 import type { OperationSpec } from "./operations.ts";
 import { callStripe, type UpstreamCall, type UpstreamResponse } from "./upstream.ts";
+import { runtimeConfig } from "../config/runtime.ts";
 
 /** One call to Stripe with the request's fetch, clock and timings (retries in upstream.ts). */
 export function forwardToStripe(call: UpstreamCall, state: RequestState): Promise<UpstreamResponse> {
@@ -15,20 +15,15 @@ export function forwardToStripe(call: UpstreamCall, state: RequestState): Promis
   });
 }
 
-/** The Stripe origin the proxy calls: STRIPE_API_BASE (tests, the stub) or api.stripe.com. */
+/**
+ * The Stripe origin the proxy calls: STRIPE_API_BASE (tests, the stub) or api.stripe.com, parsed once
+ * per isolate (config/runtime.ts). An invalid value fails every request that would reach Stripe.
+ */
 export function upstreamBase(state: RequestState): string {
-  const raw =
-    typeof state.env.STRIPE_API_BASE === "string" && state.env.STRIPE_API_BASE !== ""
-      ? state.env.STRIPE_API_BASE
-      : DEFAULT_STRIPE_API_BASE;
-  try {
-    const url = new URL(raw);
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error("scheme");
-    return url.origin;
-  } catch {
-    state.log.error("stripe_api_base_invalid", { request_id: state.requestId, detail: "STRIPE_API_BASE is not an http(s) URL" });
-    throw new ProxyError("internal_error", "The identity proxy is misconfigured.");
-  }
+  const base = runtimeConfig(state.env).stripeApiBase;
+  if (base !== undefined) return base;
+  state.log.error("stripe_api_base_invalid", { request_id: state.requestId, detail: "STRIPE_API_BASE is not an http(s) URL" });
+  throw new ProxyError("internal_error", "The identity proxy is misconfigured.");
 }
 
 /**

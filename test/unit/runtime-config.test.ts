@@ -4,13 +4,13 @@ import type { Env } from "../../src/env.ts";
 import { resetIsolateCaches } from "../../src/isolate-cache.ts";
 
 describe("parseRuntimeConfig", () => {
-  it("defaults: info logs, api.stripe.com, no dev mode", () => {
-    expect(parseRuntimeConfig({})).toEqual({ logLevel: "info", stripeApiBase: "https://api.stripe.com", devMode: false });
+  it("defaults: info logs, api.stripe.com", () => {
+    expect(parseRuntimeConfig({})).toEqual({ logLevel: "info", stripeApiBase: "https://api.stripe.com" });
   });
 
-  it("reads LOG_LEVEL, STRIPE_API_BASE (its origin only) and DEV_MODE", () => {
-    const config = parseRuntimeConfig({ LOG_LEVEL: " WARN ", STRIPE_API_BASE: "http://127.0.0.1:12111/v1/x?y", DEV_MODE: "1" });
-    expect(config).toEqual({ logLevel: "warn", stripeApiBase: "http://127.0.0.1:12111", devMode: true });
+  it("reads LOG_LEVEL and STRIPE_API_BASE (its origin only)", () => {
+    const config = parseRuntimeConfig({ LOG_LEVEL: " WARN ", STRIPE_API_BASE: "http://127.0.0.1:12111/v1/x?y" });
+    expect(config).toEqual({ logLevel: "warn", stripeApiBase: "http://127.0.0.1:12111" });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -18,10 +18,6 @@ describe("parseRuntimeConfig", () => {
     for (const bad of ["api.stripe.com", "ftp://api.stripe.com", "javascript:alert(1)", "file:///etc/passwd", "https://"]) {
       expect(parseRuntimeConfig({ STRIPE_API_BASE: bad }).stripeApiBase, bad).toBeUndefined();
     }
-  });
-
-  it("dev mode is exactly DEV_MODE=1", () => {
-    for (const value of ["0", "true", "yes", " 1", "01"]) expect(parseRuntimeConfig({ DEV_MODE: value }).devMode).toBe(false);
   });
 });
 
