@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { LIST_ITEM_SECRET_FIELDS } from "../stripe/list-view.ts";
+import { TenantIdSchema } from "../config/schema.ts";
 
 /**
  * What travels on the `EVENTS` queue, and what a tenant receives. Pure. The session object loses its
@@ -44,7 +45,7 @@ export function parseStripeEvent(payload: string): StripeEventFacts | undefined 
 /** Version 1 of the queue message; a message of another shape is dropped with a log, never delivered. */
 export const EventMessageSchema = v.object({
   v: v.literal(1),
-  tenant: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)),
+  tenant: TenantIdSchema,
   event_id: v.pipe(v.string(), v.regex(/^evt_[A-Za-z0-9_]{1,250}$/)),
   type: v.pipe(v.string(), v.maxLength(200)),
   created: v.pipe(v.number(), v.integer(), v.minValue(0)),

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { SECRET_KINDS, type SecretKind } from "./secret-kinds.ts";
+import { TenantIdSchema } from "../config/schema.ts";
 
 /**
  * The storage contract of the tenant registry (KV namespace `TENANT_REGISTRY`), shared by the Worker
@@ -46,15 +47,13 @@ export function parseSecretKvKey(key: string): { tenant: string; kind: SecretKin
   return m?.[1] && kind ? { tenant: m[1], kind } : undefined;
 }
 
-const TenantRef = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/));
-
-export const HostIndexSchema = v.array(v.object({ tenant: TenantRef, prefix: v.string() }));
+export const HostIndexSchema = v.array(v.object({ tenant: TenantIdSchema, prefix: v.string() }));
 export type HostIndex = v.InferOutput<typeof HostIndexSchema>;
 export type HostIndexEntry = HostIndex[number];
 
-export const KeyIndexSchema = v.object({ tenant: TenantRef, name: v.string() });
+export const KeyIndexSchema = v.object({ tenant: TenantIdSchema, name: v.string() });
 
-export const ReachIndexSchema = v.object({ tenant: TenantRef });
+export const ReachIndexSchema = v.object({ tenant: TenantIdSchema });
 export type KeyIndex = v.InferOutput<typeof KeyIndexSchema>;
 
 /** Parses an index value read from KV; undefined when it is not JSON of the expected shape. */
@@ -76,4 +75,4 @@ export function parseIndexValue<T>(schema: v.GenericSchema<unknown, T>, text: st
  */
 export const ACCOUNT_PREFIX = "account:";
 export const accountKvKey = (account: string): string => `${ACCOUNT_PREFIX}${account}`;
-export const AccountIndexSchema = v.array(TenantRef);
+export const AccountIndexSchema = v.array(TenantIdSchema);

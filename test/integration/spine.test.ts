@@ -473,3 +473,18 @@ describe("routing and the error contract", () => {
     expect(JSON.stringify(access)).not.toContain(s.id);
   });
 });
+
+describe("STRIPE_API_BASE (parsed once per isolate, config/runtime.ts)", () => {
+  it("a value that is not an http(s) URL fails closed as misconfigured and reaches nothing", async () => {
+    for (const bad of ["ftp://api.stripe.com", "not a url"]) {
+      const bent = await createHarness({ vars: { STRIPE_API_BASE: bad } });
+      for (let i = 0; i < 2; i++) {
+        const res = await bent.post(SESSIONS, "type=document", { key: PROXY_KEYS.acme });
+        expect(res.status).toBe(500);
+        expect((await json(res)).error.code).toBe("internal_error");
+      }
+      expect(bent.stub.requests).toHaveLength(0);
+      expect(logs.records().filter((r) => r.event === "stripe_api_base_invalid").length).toBeGreaterThanOrEqual(2);
+    }
+  });
+});
