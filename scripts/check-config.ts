@@ -1,6 +1,6 @@
 /**
  * `npm run check:config`: validates a tenant config (TENANTS) and lists every problem with its path.
- * The reading and wording are scripts/lib/config-check.ts; the rules are src/config/checks.ts (the
+ * The reading and wording are scripts/lib/config-check.ts; the rules are scripts/lib/tenant-checks.ts (the
  * same ones the Worker applies at run time).
  */
 import { checkConfig } from "./lib/config-check.ts";
