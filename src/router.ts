@@ -9,7 +9,7 @@ import { handleIdentityRequest, unrecognizedUrl } from "./proxy.ts";
 import { handleCachePurge } from "./cache/purge.ts";
 import { handleStripeWebhook } from "./webhooks/stripe-webhook.ts";
 import { UpstreamFailure } from "./stripe/upstream.ts";
-import { handleDemoRequest } from "./demo/routes.ts";
+import { handleDemoRequest } from "../dev/demo/routes.ts";
 import { handleConnectWebhook } from "./events/connect-webhook.ts";
 import { handleDeadLetterAdmin } from "./events/admin.ts";
 

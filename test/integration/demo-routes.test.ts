@@ -1,11 +1,11 @@
 /**
- * The dev-only demo routes (src/demo/): served only with DEV_MODE=1 on a loopback host, the page's
+ * The dev-only demo routes (dev/demo/): served only with DEV_MODE=1 on a loopback host, the page's
  * security headers, and the dev login: it signs only for a tenant that trusts the dev login's own
  * issuer, only for a same-origin page, and the token it mints is one the proxy accepts.
  */
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { DEV_LOGIN_ISSUER, DEV_TOKEN_TTL_SECONDS } from "../../src/demo/dev-token.ts";
+import { DEV_LOGIN_ISSUER, DEV_TOKEN_TTL_SECONDS } from "../../dev/demo/dev-token.ts";
 import { ACME_JWT_AUDIENCE, ACME_JWT_ISSUER, createHarness, SECRETS } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
 

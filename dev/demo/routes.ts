@@ -1,4 +1,4 @@
-import type { RequestState } from "../deps.ts";
+import type { RequestState } from "../../src/deps.ts";
 import { DEMO_SCRIPT } from "./app-script.ts";
 import { handleDevLogin } from "./dev-login.ts";
 import { DEMO_CSS, DEMO_FAVICON, DEMO_HTML } from "./page.ts";
