@@ -1,7 +1,7 @@
 /**
  * The bulk commands of `npm run tenants`: `import <file>` (plan, then apply, like `terraform apply`),
  * `export`, and the `--from-file` form of the set-secret commands. Planning is in
- * scripts/tenants/registry-bulk.ts; this file reads files, prints plans and progress, and applies.
+ * ./registry-bulk.ts; this file reads files, prints plans and progress, and applies.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { findSharedStripeCredentials } from "../lib/tenant-checks.ts";

@@ -1,6 +1,6 @@
 /**
  * `npm run tenants -- <command>`: the operator CLI of the KV tenant registry (docs/tenants.md).
- * Every write is planned first by the pure core (scripts/tenants/registry-ops.ts), validated with the
+ * Every write is planned first by the pure core (./registry-ops.ts), validated with the
  * tenant schema and the cross-tenant checks, printed, and only then applied (never with --dry-run).
  * Secrets never pass through argv: a tenant secret comes from stdin or a named environment variable,
  * KEKs from the environment; a new proxy key is printed once, to stdout, and only its hash is stored.
