@@ -4,9 +4,11 @@
  * every module in it with the minified bytes it contributes; `--write` puts that between BENCHMARKS.md's
  * bundle-report markers. The build is scripts/lib/bundle.ts.
  */
+import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { parseCommandLine } from "./lib/args.ts";
 import { BUNDLE_GZIP_BAR_BYTES, type BundleModule, buildDeployBundle, ROOT } from "./lib/bundle.ts";
 
@@ -52,6 +54,15 @@ const sum = (ms: readonly BundleModule[]) => ms.reduce((n, m) => n + m.bytes, 0)
 const elsewhere = bundle.inputs.filter((input) => !input.startsWith("src/") && !input.startsWith("node_modules/"));
 const header = ["| module | files | bytes (minified) | share |", "|---|--:|--:|--:|"];
 
+/** The three biggest packages a dependency pulls in, and how many more. */
+function pullsIn(names: readonly string[]): string {
+  const size = (name: string) => bundle.modules.find((m) => m.name === name)?.bytes ?? 0;
+  const biggest = [...names].sort((a, b) => size(b) - size(a));
+  const shown = biggest.slice(0, 3).map((n) => `${n.replace("node_modules/", "")} (${size(n).toLocaleString("en-US")})`);
+  const more = biggest.length - shown.length;
+  return shown.length === 0 ? "–" : `${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
+}
+
 const report = [
   `Built with \`${bundle.command}\` (wrangler ${wranglerVersion}, wrangler.toml's \`main\` and minify settings);`,
   `sizes per module are esbuild's \`bytesInOutput\` from the metafile.`,
@@ -71,9 +82,7 @@ const report = [
   "|---|--:|--:|---|",
   ...bundle.dependencies.map(
     (d) =>
-      `| ${d.name.replace("node_modules/", "")} | ${d.bytes.toLocaleString("en-US")} | ${share(d.bytes)} | ${
-        d.pulledIn.map((p) => p.replace("node_modules/", "")).join(", ") || "–"
-      } |`,
+      `| ${d.name.replace("node_modules/", "")} | ${d.bytes.toLocaleString("en-US")} | ${share(d.bytes)} | ${pullsIn(d.pulledIn)} |`,
   ),
   "",
   "By area (src/ folders, and packages):",
@@ -99,5 +108,12 @@ if (values.write) {
   const to = text.indexOf(end);
   if (from === -1 || to < from) throw new Error(`BENCHMARKS.md has no ${start} … ${end} block`);
   await writeFile(file, `${text.slice(0, from + start.length)}\n${report}\n${text.slice(to)}`);
+  // Biome (which CI runs) aligns Markdown tables: leave the file as it would.
+  await promisify(execFile)(process.execPath, [
+    join(ROOT, "node_modules", "@biomejs", "biome", "bin", "biome"),
+    "format",
+    "--write",
+    file,
+  ]);
   console.error(`wrote the report into ${file}`);
 }
