@@ -29,7 +29,7 @@ import { DEMO_PROXY_KEY, DEMO_TENANT_ID, demoTenants, demoVars } from "../dev/de
 import { type DevStack, freePort, startDevStack } from "../dev/stack.ts";
 import type { FaultSpec } from "../dev/stub/faults.ts";
 import { PROXY_REQUEST_ID_PREFIX } from "../src/http/request-id.ts";
-import { planPut } from "../src/tenancy/registry-ops.ts";
+import { planPut } from "./tenants/registry-ops.ts";
 import { findSecretLeaks } from "../test/helpers/log-capture.ts";
 import { parseCommandLine } from "./lib/args.ts";
 import { WranglerKvStore } from "./tenants/wrangler-store.ts";

@@ -9,7 +9,6 @@ import { handleIdentityRequest, unrecognizedUrl } from "./proxy.ts";
 import { handleCachePurge } from "./cache/purge.ts";
 import { handleStripeWebhook } from "./webhooks/stripe-webhook.ts";
 import { UpstreamFailure } from "./stripe/upstream.ts";
-import { handleDemoRequest } from "./demo/routes.ts";
 import { handleConnectWebhook } from "./events/connect-webhook.ts";
 import { handleDeadLetterAdmin } from "./events/admin.ts";
 
@@ -34,8 +33,8 @@ router.post("/webhooks/stripe/:tenant_id", (request, state) =>
 );
 router.post("/v1/cache/purge", (request, state) => handleCachePurge(request, state));
 router.all("/v1/*", (request, state) => handleIdentityRequest(request, state));
-// The dev-only demo page and login (DEV_MODE and loopback hosts only; otherwise falls through to 404).
-router.all("/demo*", (request, state) => handleDemoRequest(request, state));
+// Routes only a dev entry adds (dev/worker.ts: the demo page); the deployed Worker passes none.
+router.all("*", (request, state) => state.deps.devRoutes?.(request, state));
 router.all("*", (request, state) => {
   // Tenants mounted under a path prefix (`/identity/v1/...`) are resolved inside the Identity path.
   if (/\/v1\//.test(new URL(request.url).pathname)) return handleIdentityRequest(request, state);

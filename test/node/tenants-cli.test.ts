@@ -16,8 +16,8 @@ import { sha256Hex } from "../../src/auth/server-key.ts";
 import { generateKekBase64, parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
 import { KvTenantRegistry } from "../../src/tenancy/registry-kv.ts";
 import { accountKvKey, hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
-import { planPut } from "../../src/tenancy/registry-ops.ts";
-import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { planPut } from "../../scripts/tenants/registry-ops.ts";
+import { MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { findSecretLeaks } from "../helpers/log-capture.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -1,5 +1,5 @@
 /**
- * Bulk import planning (src/tenancy/registry-bulk.ts) against in-memory stores: the plan's
+ * Bulk import planning (scripts/tenants/registry-bulk.ts) against in-memory stores: the plan's
  * classification, every problem listed and nothing planned on error, the same KV state as `put`
  * writes, drift repaired, --prune, hash-listing stores that read no values, and a concurrent write
  * between plan and apply detected.
@@ -11,11 +11,11 @@ import {
   planImport,
   sha256HexOf,
   type TenantEntry,
-} from "../../src/tenancy/registry-bulk.ts";
+} from "../../scripts/tenants/registry-bulk.ts";
 import { accountKvKey, hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import { bytesToBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
-import { planPut, planSetSecret } from "../../src/tenancy/registry-ops.ts";
-import { type KvChange, MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { planPut, planSetSecret } from "../../scripts/tenants/registry-ops.ts";
+import { type KvChange, MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
 
 /** A tenant with its own host, account and key (so only the collisions a test builds exist). */

@@ -1,9 +1,9 @@
-import type { RequestState } from "../deps.ts";
-import { ProxyError } from "../errors.ts";
-import { checkBrowserOrigin, originRefusalMessage } from "../auth/origin.ts";
-import { readBoundedText } from "../http/read-body.ts";
-import { tenantDirectory } from "../tenancy/directory.ts";
-import { jwtSecretSource, misconfigured, requireTenantSecret } from "../tenancy/tenant-secrets.ts";
+import type { RequestState } from "../../src/deps.ts";
+import { ProxyError } from "../../src/errors.ts";
+import { checkBrowserOrigin, originRefusalMessage } from "../../src/auth/origin.ts";
+import { readBoundedText } from "../../src/http/read-body.ts";
+import { tenantDirectory } from "../../src/tenancy/directory.ts";
+import { jwtSecretSource, misconfigured, requireTenantSecret } from "../../src/tenancy/tenant-secrets.ts";
 import { DEV_LOGIN_ISSUER, DEV_USER_PATTERN, mintDevToken } from "./dev-token.ts";
 
 /** The API path the demo page calls: the tenant serving it on this host is the one tokens are for. */
