@@ -1,4 +1,5 @@
-import { parseTenantConfig, type VerificationPolicy } from "../../src/config/schema.ts";
+import { parseTenantConfig } from "../../src/config/schema.ts";
+import type { VerificationPolicy } from "../../src/policy/verification-policy.ts";
 import type { Deps } from "../../src/deps.ts";
 import type { Env } from "../../src/env.ts";
 import { createLogger } from "../../src/log/logger.ts";

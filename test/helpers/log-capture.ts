@@ -12,11 +12,12 @@
  *     expect(logs.records()).toContainEqual(expect.objectContaining({ event: "request", status: 200 }));
  *   });                                                         // afterEach: restore + assertNoSecrets
  *
- * Or by hand: `const cap = captureLogs(); try { … } finally { cap.restore(); } cap.assertNoSecrets([…])`.
+ That is the one API tests use. Text that never went through this console (a child process' output,
+ * `wrangler dev` in e2e tests; stored values) is checked with `assertNoSecretsIn(text, secrets)` or
+ * `findSecretLeaks`. `captureLogs()` is the building block `useLogCapture` runs per test.
  *
  * Works in the workerd pool (the Worker under test runs in the test's isolate, so its console is this
- * console) and in Node. Output of a child process (`wrangler dev` in e2e tests) is not on this console:
- * feed it with `ingest(chunk)`. Lines written after the capture ends (a `waitUntil` still running) are
+ * console) and in Node. Lines written after the capture ends (a `waitUntil` still running) are
  * not seen: await the execution context (`waitOnExecutionContext`) before the test returns.
  *
  * `assertNoSecrets` looks for each secret in every captured line as written and after undoing
