@@ -1,4 +1,4 @@
-import { median } from "./load.ts";
+import { median } from "./load/driver.ts";
 
 /**
  * Edge CPU per request, measured in workerd with the bench-only CPU Worker (bench/workers/edge-cpu.ts).

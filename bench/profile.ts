@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { BUILD_DIR, buildBundles, readManifest } from "./build.ts";
-import { runLoad } from "./load.ts";
+import { runLoad } from "./load/driver.ts";
 import { type MiniflareTarget, startRuntime } from "./runtime.ts";
 import { SCENARIOS, type Scenario } from "./scenarios.ts";
 import { spawnUpstream, stopUpstream } from "./upstream-process.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildBundles, ROOT, readManifest } from "./build.ts";
 import { CPU_CASES, type CpuResult, measureCpu } from "./cpu.ts";
-import { median, runLoad } from "./load.ts";
+import { median, runLoad } from "./load/driver.ts";
 import { machineInfo } from "./machine.ts";
 import { type BenchOptions, parseOptions } from "./options.ts";
 import { mergeAnalysis, renderReport, renderSummary } from "./report.ts";

@@ -1,4 +1,4 @@
-import type { LoadRequest } from "./load.ts";
+import type { LoadRequest } from "./load/driver.ts";
 import type { CountedMarker, TargetName } from "./runtime.ts";
 import { BENCH_PROXY_KEY, CREATE_BODY } from "./tenant.ts";
 import { DELAY_HEADER, LIST_DELAY_MS } from "./upstream.ts";

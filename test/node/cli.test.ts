@@ -12,7 +12,7 @@ const SCRIPTS: [script: string, usage: RegExp][] = [
   ["dev/start.ts", /usage: npm start .*--port N/s],
   ["scripts/check-config.ts", /usage: npm run check:config .*Exit codes: 0 valid/s],
   ["scripts/deploy.ts", /usage: npm run deploy -- \[--env NAME\]/],
-  ["scripts/load.ts", /usage: npm run load -- \[--quick\]/],
+  ["bench/load/run.ts", /usage: npm run load -- \[--quick\]/],
   ["bench/run.ts", /usage: npm run bench .*--write +write the report to BENCHMARKS.md/s],
   ["bench/tenant-resolution.ts", /usage: npm run bench:tenants/],
   ["scripts/gen-openapi.ts", /usage: npm run gen:openapi .*--check/s],

@@ -25,14 +25,14 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
-import { DEMO_PROXY_KEY, DEMO_TENANT_ID, demoTenants, demoVars } from "../dev/demo-tenant.ts";
-import { type DevStack, freePort, startDevStack } from "../dev/stack.ts";
-import type { FaultSpec } from "../dev/stub/faults.ts";
-import { PROXY_REQUEST_ID_PREFIX } from "../src/http/request-id.ts";
-import { planPut } from "../src/tenancy/registry-ops.ts";
-import { findSecretLeaks } from "../test/helpers/log-capture.ts";
-import { parseCommandLine } from "./lib/args.ts";
-import { WranglerKvStore } from "./tenants/wrangler-store.ts";
+import { DEMO_PROXY_KEY, DEMO_TENANT_ID, demoTenants, demoVars } from "../../dev/demo-tenant.ts";
+import { type DevStack, freePort, startDevStack } from "../../dev/stack.ts";
+import type { FaultSpec } from "../../dev/stub/faults.ts";
+import { PROXY_REQUEST_ID_PREFIX } from "../../src/http/request-id.ts";
+import { planPut } from "../../src/tenancy/registry-ops.ts";
+import { findSecretLeaks } from "../../test/helpers/log-capture.ts";
+import { parseCommandLine } from "../../scripts/lib/args.ts";
+import { WranglerKvStore } from "../../scripts/tenants/wrangler-store.ts";
 
 export interface LoadOptions {
   quick?: boolean;
