@@ -30,7 +30,7 @@ import { type DevStack, freePort, startDevStack } from "../../dev/stack.ts";
 import type { FaultSpec } from "../../dev/stub/faults.ts";
 import { PROXY_REQUEST_ID_PREFIX } from "../../src/http/request-id.ts";
 import { planPut } from "../../src/tenancy/registry-ops.ts";
-import { findSecretLeaks } from "../../test/helpers/log-capture.ts";
+import { findSecretLeaks } from "../secret-leaks.ts";
 import { parseCommandLine } from "../../scripts/lib/args.ts";
 import { WranglerKvStore } from "../../scripts/tenants/wrangler-store.ts";
 
