@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { BUILD_DIR, buildBundles, readManifest } from "./build.ts";
-import { runLoad } from "./load/driver.ts";
+import { measure } from "./load/driver.ts";
 import { type MiniflareTarget, startRuntime } from "./runtime.ts";
 import { SCENARIOS, type Scenario } from "./scenarios.ts";
 import { spawnUpstream, stopUpstream } from "./upstream-process.ts";
@@ -182,7 +182,7 @@ async function profileRow(
     await i.send("Profiler.setSamplingInterval", { interval: 100 });
     await i.send("Profiler.start");
   }
-  const load = await runLoad(origin, s.request(), connections, seconds);
+  const load = await measure(origin, s.request(), connections, seconds);
   const profiles = await Promise.all(inspectors.map((i) => i.send<{ profile: CpuProfile }>("Profiler.stop")));
   for (const i of inspectors) i.close();
   process.stdout.write(
@@ -238,7 +238,7 @@ async function main(): Promise<void> {
       const s = SCENARIOS.find((x) => x.id === id);
       if (!s) throw new Error(`no row ${id}; rows: ${SCENARIOS.map((x) => x.id).join(", ")}`);
       const origin = runtime.urls[s.target];
-      await runLoad(origin, s.request(), connections, 1); // warm-up
+      await measure(origin, s.request(), connections, 1); // warm-up
       const bundle = s.target === "passthrough" ? bundles.passthrough : s.target === "hono" ? bundles.hono : bundles.edge;
       await profileRow(inspectorPort, origin, s, seconds, connections, bundle.scriptPath);
     }
