@@ -11,16 +11,26 @@
  * Local queues batch like production ones (max_batch_size 10, max_batch_timeout 1 s in wrangler.toml),
  * so latency is dominated by batching, not by the Worker; production adds Cloudflare's queue hops.
  */
-import { parseArgs } from "node:util";
 import { DEMO_TENANT_ID, DEMO_WEBHOOK_SECRET } from "../dev/demo-tenant.ts";
 import { startDevStack } from "../dev/stack.ts";
 import { signPayload } from "../dev/stub/webhooks.ts";
+import { parseCommandLine, positiveNumber } from "../scripts/lib/args.ts";
 
-const { values } = parseArgs({
-  options: { events: { type: "string", default: "300" }, concurrency: { type: "string", default: "10" } },
-});
-const total = Number(values.events);
-const concurrency = Number(values.concurrency);
+const CLI = {
+  command: "npm run bench:events --",
+  usage: `usage: npm run bench:events -- [--events N] [--concurrency N]
+
+Sends N signed Stripe events to the local stack's webhook endpoint (wrangler dev, local queues, the
+local receiver) and prints, as JSON: webhooks acknowledged and events relayed per second, and the
+Stripe-to-tenant latency per event (p50, p99, max).
+
+  --events N        events to send (default 300)
+  --concurrency N   webhooks in flight at once (default 10)`,
+  options: { events: { type: "string" }, concurrency: { type: "string" } },
+} as const;
+const { values } = parseCommandLine(CLI);
+const total = positiveNumber(CLI, "--events", values.events, 300, true);
+const concurrency = positiveNumber(CLI, "--concurrency", values.concurrency, 10, true);
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
