@@ -15,6 +15,7 @@ import { DEMO_TENANT_ID, DEMO_WEBHOOK_SECRET } from "../dev/demo-tenant.ts";
 import { startDevStack } from "../dev/stack.ts";
 import { signPayload } from "../dev/stub/webhooks.ts";
 import { parseCommandLine, positiveNumber } from "../scripts/lib/args.ts";
+import { quantile } from "./load/driver.ts";
 
 const CLI = {
   command: "npm run bench:events --",
@@ -31,9 +32,6 @@ Stripe-to-tenant latency per event (p50, p99, max).
 const { values } = parseCommandLine(CLI);
 const total = positiveNumber(CLI, "--events", values.events, 300, true);
 const concurrency = positiveNumber(CLI, "--concurrency", values.concurrency, 10, true);
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 
 const stack = await startDevStack();
 try {
@@ -81,7 +79,7 @@ try {
         duplicates: arrivals.length - firstArrival.size,
         acknowledged_per_second: Number(((total / (acknowledged - started)) * 1000).toFixed(1)),
         relayed_per_second: Number(((firstArrival.size / (last - started)) * 1000).toFixed(1)),
-        latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
+        latency_ms: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies.at(-1) },
       },
       null,
       2,

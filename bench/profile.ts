@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../dev/stack.ts";
 import { BUILD_DIR, buildBundles, readManifest } from "./build.ts";
 import { measure } from "./load/driver.ts";
 import { type MiniflareTarget, startRuntime } from "./runtime.ts";
@@ -66,18 +66,6 @@ class Inspector {
   close(): void {
     this.#ws.close();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 /** Module boundaries of a bundle: the `// path` comment esbuild writes before each module. */

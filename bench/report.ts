@@ -1,4 +1,5 @@
-import type { CpuCase, CpuResult } from "./cpu.ts";
+import type { CpuCase } from "./cpu-cases.ts";
+import type { CpuResult } from "./cpu.ts";
 import type { BenchResults, RowResult } from "./results.ts";
 import { LIST_DELAY_MS } from "./upstream.ts";
 

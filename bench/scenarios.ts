@@ -255,9 +255,3 @@ export const SCENARIOS: readonly Scenario[] = [
     request: () => list(),
   },
 ];
-
-export function scenario(id: ScenarioId): Scenario {
-  const found = SCENARIOS.find((s) => s.id === id);
-  if (!found) throw new Error(`no scenario ${id}`);
-  return found;
-}

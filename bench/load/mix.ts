@@ -122,24 +122,24 @@ export class Mix {
     context.kind = kind;
     this.sent++;
     const i = this.n++;
+    const send = (method: "GET" | "POST", path: string, headers: Record<string, string>, body?: string) => ({
+      ...request,
+      method,
+      path,
+      headers,
+      body,
+    });
     const form = { "content-type": "application/x-www-form-urlencoded" };
     switch (kind) {
       case "create_form":
-        return {
-          ...request,
-          method: "POST",
-          path: SESSIONS,
-          headers: this.serverHeaders(form),
-          body: `type=document&metadata[load]=${i}`,
-        };
+        return send("POST", SESSIONS, this.serverHeaders(form), `type=document&metadata[load]=${i}`);
       case "create_json":
-        return {
-          ...request,
-          method: "POST",
-          path: SESSIONS,
-          headers: this.serverHeaders({ "content-type": "application/json" }),
-          body: JSON.stringify({ type: "id_number", metadata: { load: String(i) } }),
-        };
+        return send(
+          "POST",
+          SESSIONS,
+          this.serverHeaders({ "content-type": "application/json" }),
+          JSON.stringify({ type: "id_number", metadata: { load: String(i) } }),
+        );
       case "create_caller_key": {
         // One in three reuses a recent key: the retry of a client that never saw its answer. A retry comes
         // from the same client, so with the same proxy key (tenant): one key on two tenants is two requests
@@ -154,83 +154,41 @@ export class Mix {
           if (this.recentCallerKeys.length > 50) this.recentCallerKeys.shift();
         }
         context.callerKey = sent.key;
-        return {
-          ...request,
-          method: "POST",
-          path: SESSIONS,
-          headers: { authorization: `Bearer ${sent.proxyKey}`, ...form, "idempotency-key": sent.key },
-          // The same key always comes with the same body (another body would be Stripe's idempotency_error).
-          body: `type=document&metadata[load]=${sent.key}`,
-        };
+        // The same key always comes with the same body (another body would be Stripe's idempotency_error).
+        const headers = { authorization: `Bearer ${sent.proxyKey}`, ...form, "idempotency-key": sent.key };
+        return send("POST", SESSIONS, headers, `type=document&metadata[load]=${sent.key}`);
       }
       case "retrieve":
-        return {
-          ...request,
-          method: "GET",
-          path: `${SESSIONS}/${this.sessionId()}`,
-          headers: this.serverHeaders(),
-          body: undefined,
-        };
+        return send("GET", `${SESSIONS}/${this.sessionId()}`, this.serverHeaders());
       case "retrieve_missing":
-        return { ...request, method: "GET", path: `${SESSIONS}/vs_1Missing${i}`, headers: this.serverHeaders(), body: undefined };
+        return send("GET", `${SESSIONS}/vs_1Missing${i}`, this.serverHeaders());
       case "list":
-        return {
-          ...request,
-          method: "GET",
-          path: `${SESSIONS}?limit=${1 + (i % 5)}`,
-          headers: this.serverHeaders(),
-          body: undefined,
-        };
+        return send("GET", `${SESSIONS}?limit=${1 + (i % 5)}`, this.serverHeaders());
       case "list_no_cache":
-        return {
-          ...request,
-          method: "GET",
-          path: `${SESSIONS}?limit=3&status=requires_input`,
-          headers: this.serverHeaders({ "cache-control": "no-cache" }),
-          body: undefined,
-        };
+        return send("GET", `${SESSIONS}?limit=3&status=requires_input`, this.serverHeaders({ "cache-control": "no-cache" }));
       case "update":
-        return {
-          ...request,
-          method: "POST",
-          path: `${SESSIONS}/${this.sessionId()}`,
-          headers: this.serverHeaders(form),
-          body: `metadata[updated]=${i}`,
-        };
+        return send("POST", `${SESSIONS}/${this.sessionId()}`, this.serverHeaders(form), `metadata[updated]=${i}`);
       case "cancel":
-        return {
-          ...request,
-          method: "POST",
-          path: `${SESSIONS}/${this.sessionId()}/cancel`,
-          headers: this.serverHeaders(form),
-          body: "",
-        };
+        return send("POST", `${SESSIONS}/${this.sessionId()}/cancel`, this.serverHeaders(form), "");
       case "report_list":
-        return { ...request, method: "GET", path: `${REPORTS}?limit=3`, headers: this.serverHeaders(), body: undefined };
+        return send("GET", `${REPORTS}?limit=3`, this.serverHeaders());
       case "malformed": {
         const m = this.pick(MALFORMED);
-        return {
-          ...request,
-          method: "POST",
-          path: m.path ?? SESSIONS,
-          headers: this.serverHeaders({ "content-type": m.type }),
-          body: m.body,
-        };
+        return send("POST", m.path ?? SESSIONS, this.serverHeaders({ "content-type": m.type }), m.body);
       }
       case "bad_key": {
-        const headers: Record<string, string> = {};
         const auth = this.pick([...this.badKeys.map((k) => `Bearer ${k}`), "Bearer", "Basic !!!", "Token x", ""]);
-        if (auth !== "") headers.authorization = auth;
-        return { ...request, method: "GET", path: SESSIONS, headers, body: undefined };
+        return send("GET", SESSIONS, auth === "" ? {} : { authorization: auth });
       }
-      case "browser_no_token":
-        return {
-          ...request,
-          method: "POST",
-          path: SESSIONS,
-          headers: { ...form, host: this.browserHost, "sec-fetch-site": "same-origin", origin: `http://${this.browserHost}` },
-          body: "type=document",
+      case "browser_no_token": {
+        const browser = {
+          ...form,
+          host: this.browserHost,
+          "sec-fetch-site": "same-origin",
+          origin: `http://${this.browserHost}`,
         };
+        return send("POST", SESSIONS, browser, "type=document");
+      }
     }
   }
 
