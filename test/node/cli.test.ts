@@ -3,8 +3,8 @@
  * an unknown flag prints one line ending "(see --help)", exits 2 and runs nothing. `npm run tenants` has
  * its own tests (test/node/tenants-cli.test.ts); the tools' (bench, load) are in test/tools/cli.test.ts.
  */
-import { describe, expect, it } from "vitest";
-import { runScript } from "../helpers/run-script.ts";
+import { describe } from "vitest";
+import { itHasTheCommandLineContract } from "../helpers/run-script.ts";
 
 const SCRIPTS: [script: string, usage: RegExp][] = [
   ["dev/start.ts", /usage: npm start .*--port N/s],
@@ -15,17 +15,5 @@ const SCRIPTS: [script: string, usage: RegExp][] = [
 ];
 
 describe("script command lines", () => {
-  it.each(SCRIPTS)("%s --help prints its usage and exits 0", async (script, usage) => {
-    const r = await runScript(script, ["--help"]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(usage);
-    expect(r.stderr).toBe("");
-  });
-
-  it.each(SCRIPTS)("%s --bogus prints one line, exits 2 and runs nothing", async (script) => {
-    const r = await runScript(script, ["--bogus"]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe("");
-    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/: unknown option --bogus \(see --help\)$/)]);
-  });
+  itHasTheCommandLineContract(SCRIPTS);
 });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseOptions } from "../../bench/options.ts";
-import { runScript } from "../helpers/run-script.ts";
+import { itHasTheCommandLineContract, runScript } from "../helpers/run-script.ts";
 
 const TOOLS: [script: string, usage: RegExp][] = [
   ["bench/load/run.ts", /usage: npm run load -- \[--quick\]/],
@@ -16,19 +16,7 @@ const TOOLS: [script: string, usage: RegExp][] = [
 ];
 
 describe("tool command lines", () => {
-  it.each(TOOLS)("%s --help prints its usage and exits 0", async (script, usage) => {
-    const r = await runScript(script, ["--help"]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(usage);
-    expect(r.stderr).toBe("");
-  });
-
-  it.each(TOOLS)("%s --bogus prints one line, exits 2 and runs nothing", async (script) => {
-    const r = await runScript(script, ["--bogus"]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe("");
-    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/: unknown option --bogus \(see --help\)$/)]);
-  });
+  itHasTheCommandLineContract(TOOLS);
 
   it("a bad value is one line too, not the whole usage", async () => {
     const r = await runScript("bench/tenant-resolution.ts", ["--tenants", "many"]);
