@@ -11,6 +11,9 @@ export default defineConfig({
     name: "tools",
     environment: "node",
     include: ["test/tools/**/*.test.ts"],
+    // One file at a time: the bench and the load test each drive their servers as hard as they can, and
+    // run side by side each would mostly measure the other (the load test's "load was real" bar fails).
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
