@@ -3,7 +3,7 @@
  * tenant's shared secret, exactly what `src/auth/browser-jwt.ts` verifies. Signed with WebCrypto: a
  * dozen lines, where jose's `SignJWT` would add JWS signing code to the dev entry's bundle.
  */
-import { bytesToBase64Url } from "../encoding.ts";
+import { bytesToBase64Url } from "../../src/encoding.ts";
 
 /**
  * The dev login is an identity provider of its own: it signs only with this issuer, and only for a

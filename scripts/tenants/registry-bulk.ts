@@ -18,7 +18,7 @@ import { accountOf, hostsOf, isObject, keysOf, parseJson, prefixOf } from "./reg
 import type { KvChange, RegistryReader } from "./registry-store.ts";
 import { registrySecretKinds } from "../../src/tenancy/secret-kinds.ts";
 import { reachKvKey, sealedKeyFingerprint } from "./stripe-reach-index.ts";
-import { sha256Hex } from "../encoding.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 /**
  * Bulk planning for `tenants import`: the whole registry brought to a file of tenant configs, the
