@@ -3,7 +3,7 @@
  * only opens the local stub, and the proxy key is published on purpose so the README can use it.
  * This file is never part of a deployment (wrangler.toml's TENANTS is empty).
  */
-import { DEV_LOGIN_ISSUER } from "../src/demo/dev-token.ts";
+import { DEV_LOGIN_ISSUER } from "./demo/dev-token.ts";
 
 export const DEMO_TENANT_ID = "demo";
 export const DEMO_PROXY_KEY = "iek_dev_demo_0000000000000000000000000000000000000000";
@@ -46,7 +46,7 @@ export function demoTenants(port: number, eventsUrl?: string): Record<string, un
       },
       browser: {
         origins,
-        // Tokens from the Worker's dev login, which signs only for its own issuer (src/demo/dev-token.ts).
+        // Tokens from the Worker's dev login, which signs only for its own issuer (dev/demo/dev-token.ts).
         auth: { type: "jwt", issuer: DEV_LOGIN_ISSUER, audience: DEMO_JWT_AUDIENCE, hs256_secret: "DEMO_JWT_SECRET" },
         operations: ["create", "retrieve"],
       },

@@ -12,6 +12,8 @@ import { type EventsReceiver, startEventsReceiver } from "./events-receiver.ts";
 import { startStubServer, type StubServer } from "./stub/server.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** What `wrangler dev` runs instead of wrangler.toml's `main` (same config, bindings and vars). */
+const DEV_ENTRY = "dev/worker.ts";
 
 export interface DevStack {
   proxyUrl: string;
@@ -131,6 +133,8 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     [
       wrangler,
       "dev",
+      // The dev entry: the deployed Worker plus the demo page (wrangler.toml's `main` has no demo).
+      DEV_ENTRY,
       "--ip",
       "127.0.0.1",
       "--port",

@@ -1,7 +1,7 @@
 /**
  * `npm run check:config`: validates a tenant config (TENANTS) and lists every problem with its path.
- * The reading and wording are scripts/lib/config-check.ts; the rules are src/config/checks.ts (the
- * same ones the Worker applies at run time).
+ * The reading and wording are scripts/lib/config-check.ts; the rules are scripts/lib/tenant-checks.ts
+ * (the tenant schema the Worker parses with, src/config/schema.ts, plus the cross-tenant checks).
  */
 import { checkConfig } from "./lib/config-check.ts";
 import { parseCommandLine, usageError } from "./lib/args.ts";

@@ -13,6 +13,12 @@ export interface Deps {
   /** Writes one log line; console.log in the Worker. */
   logSink: (line: string) => void;
   timings?: Partial<UpstreamTimings>;
+  /**
+   * Routes only a dev entry adds (dev/worker.ts: the demo page and dev login), tried after every
+   * production route and before the 404; undefined means "not mine". The deployed Worker
+   * (src/index.ts) passes none, so its bundle holds no dev code.
+   */
+  devRoutes?: (request: Request, state: RequestState) => Promise<Response | undefined>;
 }
 
 /**

@@ -11,7 +11,6 @@ import { handleCachePurge } from "./routes/purge.ts";
 import { handleConnectWebhook, handleStripeWebhook } from "./routes/webhooks.ts";
 import { UpstreamFailure } from "./stripe/upstream.ts";
 import { type TenantDirectory, tenantDirectory } from "./tenancy/directory.ts";
-import { handleDemoRequest } from "./demo/routes.ts";
 import { handleDeadLetterAdmin } from "./routes/events-admin.ts";
 import { runtimeConfig } from "./config/runtime.ts";
 
@@ -38,8 +37,8 @@ router.post("/webhooks/stripe/:tenant_id", (request, state) =>
 );
 router.post("/v1/cache/purge", (request, state) => handleCachePurge(request, state));
 router.all("/v1/*", (request, state) => handleIdentityRequest(request, state));
-// The dev-only demo page and login (DEV_MODE and loopback hosts only; otherwise falls through to 404).
-router.all("/demo*", (request, state) => handleDemoRequest(request, state));
+// Routes only a dev entry adds (dev/worker.ts: the demo page); the deployed Worker passes none.
+router.all("*", (request, state) => state.deps.devRoutes?.(request, state));
 router.all("*", (request, state) => {
   // Tenants mounted under a path prefix (`/identity/v1/...`) are resolved inside the Identity path.
   if (/\/v1\//.test(new URL(request.url).pathname)) return handleIdentityRequest(request, state);

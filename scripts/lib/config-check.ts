@@ -2,7 +2,7 @@
  * What `npm run check:config` (and `npm run deploy` before it deploys) reads and how it reports:
  * wrangler.toml's TENANTS, a JSON file (a TENANTS map, or one tenant's config as
  * `npm run tenants -- put` takes it), or a dotenv file's TENANTS line (.dev.vars). The rules are
- * src/config/checks.ts, the Worker's own; this module finds the value, says which shape it saw,
+ * ./tenant-checks.ts (on the Worker's own schema); this module finds the value, says which shape it saw,
  * words the validator's messages for people, and adds deploy warnings (no tenants, placeholder KV
  * namespace ids). Every problem is listed at once. No tenants is not a warning when a real
  * TENANT_REGISTRY namespace is bound (the tenants are then in KV, docs/tenants.md).
@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseEnv } from "node:util";
 import * as v from "valibot";
-import { checkTenants } from "../../src/config/checks.ts";
+import { checkTenants } from "./tenant-checks.ts";
 import { readTenantsValue } from "../../src/config/load.ts";
 import { TenantIdSchema } from "../../src/config/schema.ts";
 

@@ -1,15 +1,15 @@
 /**
  * The bulk commands of `npm run tenants`: `import <file>` (plan, then apply, like `terraform apply`),
  * `export`, and the `--from-file` form of the set-secret commands. Planning is in
- * src/tenancy/registry-bulk.ts; this file reads files, prints plans and progress, and applies.
+ * ./registry-bulk.ts; this file reads files, prints plans and progress, and applies.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { findSharedStripeCredentials } from "../../src/config/checks.ts";
+import { findSharedStripeCredentials } from "../lib/tenant-checks.ts";
 import { type Kek, sealSecret } from "../../src/tenancy/key-encryption.ts";
-import { changedSince, firstNames, type ImportPlan, planImport } from "../../src/tenancy/registry-bulk.ts";
+import { changedSince, firstNames, type ImportPlan, planImport } from "./registry-bulk.ts";
 import { SECRET_PREFIX, TENANT_PREFIX, tenantIdOfKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
-import { isObject, parseJson, planSetSecret, withReadCache } from "../../src/tenancy/registry-ops.ts";
-import type { KvChange, RegistryStore } from "../../src/tenancy/registry-store.ts";
+import { isObject, parseJson, planSetSecret, withReadCache } from "./registry-ops.ts";
+import type { KvChange, RegistryStore } from "./registry-store.ts";
 import { SECRET_KIND_INFO, type SecretKind } from "../../src/tenancy/secret-kinds.ts";
 import { formatIssue, formatOfName, formatTenantsFile, parseTenantsFile, type TenantsFormat } from "./tenants-file.ts";
 

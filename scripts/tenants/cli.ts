@@ -1,6 +1,6 @@
 /**
  * `npm run tenants -- <command>`: the operator CLI of the KV tenant registry (docs/tenants.md).
- * Every write is planned first by the pure core (src/tenancy/registry-ops.ts), validated with the
+ * Every write is planned first by the pure core (./registry-ops.ts), validated with the
  * tenant schema and the cross-tenant checks, printed, and only then applied (never with --dry-run).
  * Secrets never pass through argv: a tenant secret comes from stdin or a named environment variable,
  * KEKs from the environment; a new proxy key is printed once, to stdout, and only its hash is stored.
@@ -22,8 +22,8 @@ import {
   planRotateKek,
   planSetSecret,
   withReadCache,
-} from "../../src/tenancy/registry-ops.ts";
-import type { RegistryStore } from "../../src/tenancy/registry-store.ts";
+} from "./registry-ops.ts";
+import type { RegistryStore } from "./registry-store.ts";
 import { configValue, SECRET_KIND_INFO, SECRET_KINDS, type SecretKind } from "../../src/tenancy/secret-kinds.ts";
 import { type BulkContext, exportTenants, importTenants, setSecretsFromFile } from "./bulk.ts";
 import { LocalKvStore } from "./local-store.ts";

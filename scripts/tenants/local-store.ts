@@ -10,8 +10,8 @@
  */
 import { join, resolve } from "node:path";
 import type { Miniflare } from "miniflare";
-import type { HashListingReader } from "../../src/tenancy/registry-bulk.ts";
-import type { KvChange, RegistryStore } from "../../src/tenancy/registry-store.ts";
+import type { HashListingReader } from "./registry-bulk.ts";
+import type { KvChange, RegistryStore } from "./registry-store.ts";
 import { applyInBatches, type WranglerTarget } from "./wrangler-store.ts";
 
 /** Keys per request into the Worker (progress is reported between them). */

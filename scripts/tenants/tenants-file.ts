@@ -3,7 +3,7 @@
  * (`{"acme": {...}, ...}`), and JSON Lines, one `{"id": "acme", "config": {...}}` a line (easier to
  * generate from a database, to stream and to diff). Parse errors name their line.
  */
-import type { BulkIssue, TenantEntry } from "../../src/tenancy/registry-bulk.ts";
+import type { BulkIssue, TenantEntry } from "./registry-bulk.ts";
 
 export type TenantsFormat = "json" | "jsonl";
 

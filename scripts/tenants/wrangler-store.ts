@@ -11,8 +11,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { HashListingReader } from "../../src/tenancy/registry-bulk.ts";
-import type { KvChange, RegistryStore } from "../../src/tenancy/registry-store.ts";
+import type { HashListingReader } from "./registry-bulk.ts";
+import type { KvChange, RegistryStore } from "./registry-store.ts";
 
 export interface WranglerTarget {
   binding: string;

@@ -27,6 +27,8 @@ export type Caller = ServerCaller | BrowserCaller;
  * token, misconfigured tenant) is still logged with its tenant.
  */
 export async function identifyCaller(request: Request, state: RequestState, onTenant: (tenant: string) => void): Promise<Caller> {
+  // First, whatever the credential: a TENANTS value that cannot be read answers every caller 500.
+  const directory = state.tenants;
   const credential = classifyAuthorization(request.headers.get("authorization"));
   const path = new URL(request.url).pathname;
   switch (credential.kind) {
@@ -36,7 +38,7 @@ export async function identifyCaller(request: Request, state: RequestState, onTe
         "Stripe API keys are not accepted by this proxy and were not forwarded. Use the proxy key issued for your tenant.",
       );
     case "proxy_key": {
-      const entry = await lookupProxyKey(state.tenants, credential.key);
+      const entry = await lookupProxyKey(directory, credential.key);
       if (!entry) throw new ProxyError("authentication_required", "Invalid API key provided.");
       // The key names the tenant whatever the host; the tenant's prefix is accepted but not required.
       const prefix = entry.tenant.ok ? (entry.tenant.config.path_prefix ?? "") : "";
@@ -56,7 +58,7 @@ export async function identifyCaller(request: Request, state: RequestState, onTe
     case "bearer": {
       // Without a proxy key the request is a browser's: the tenant comes from Host and path prefix.
       const token = credential.kind === "bearer" ? credential.token : undefined;
-      const browser = await identifyBrowserCaller(request, token, state.tenants, state, (tenant) => {
+      const browser = await identifyBrowserCaller(request, token, directory, state, (tenant) => {
         onTenant(tenant.id);
         return healthyConfig(tenant, state);
       });

@@ -40,7 +40,8 @@ const RegistryRef = v.picklist(["kv"], 'must be "kv" (the secret sealed in the t
  * Worker secret holding it) or `secret_key_ref: "kv"` (the tenant's own key, sealed in the tenant
  * registry). Tenants may share a key only as a Connect platform key, each with a different `account`:
  * two tenants on one key and one account (or both without one) could read each other's sessions, so
- * `check:config`, the registry CLI and the Worker refuse them (config/checks.ts). The
+ * `check:config` and the registry CLI refuse them (scripts/lib/tenant-checks.ts), the Worker too at run
+ * time (tenancy/stripe-credentials.ts). The
  * webhook signing secret: at most one of `webhook_secret` (a binding name) or `webhook_secret_ref: "kv"`.
  * Bindings suit a handful of tenants (Workers allow 128 in all); the registry suits any number.
  */

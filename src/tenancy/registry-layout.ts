@@ -32,7 +32,7 @@ export const tenantKvKey = (id: string): string => `${TENANT_PREFIX}${id}`;
 export const hostKvKey = (host: string): string => `${HOST_PREFIX}${host.toLowerCase()}`;
 export const proxyKeyKvKey = (sha256: string): string => `${KEY_PREFIX}${sha256.toLowerCase()}`;
 export const secretKvKey = (id: string, kind: SecretKind): string => `${SECRET_PREFIX}${id}:${kind}`;
-/** `reachSha256`: hex SHA-256 of "credential\naccount" (config/checks.ts `StripeReach`), so the key stays short. */
+/** `reachSha256`: hex SHA-256 of "credential\naccount" (`StripeReach` in scripts/lib/tenant-checks.ts), so the key stays short. */
 export const stripeReachKvKey = (reachSha256: string): string => `${STRIPE_REACH_PREFIX}${reachSha256}`;
 
 /** The id in a `tenant:{id}` key, or undefined for any other key. */

@@ -6,6 +6,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env as workerEnv } from "cloudflare:workers";
 import { createStripeStub } from "../../dev/stub/app.ts";
+import type { Deps } from "../../src/deps.ts";
 import type { Env } from "../../src/env.ts";
 import type { UpstreamTimings } from "../../src/limits.ts";
 import { handleRequest } from "../../src/router.ts";
@@ -122,6 +123,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** The stub delivers its signed events for these tenants to the Worker's `/webhooks/stripe/{tenant}` (secrets from WEBHOOK_SECRETS). */
   webhooks?: (keyof typeof WEBHOOK_SECRETS)[];
+  /** Dev-only routes (deps.devRoutes), as dev/worker.ts adds the demo; the deployed Worker has none. */
+  devRoutes?: Deps["devRoutes"];
 }
 
 export interface CallInit extends RequestInit {
@@ -174,6 +177,7 @@ export async function createHarness(options: HarnessOptions = {}) {
       now: options.now ?? (() => Date.now()),
       logSink: (line) => console.log(line),
       ...(options.timings ? { timings: options.timings } : {}),
+      ...(options.devRoutes ? { devRoutes: options.devRoutes } : {}),
     });
     await waitOnExecutionContext(ctx);
     return response;

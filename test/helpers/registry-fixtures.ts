@@ -3,8 +3,8 @@
  * through the same plans the operator CLI applies (so tests never hand-write index entries).
  */
 import type { RegistryKv } from "../../src/tenancy/registry-kv.ts";
-import { planPut } from "../../src/tenancy/registry-ops.ts";
-import type { RegistryStore } from "../../src/tenancy/registry-store.ts";
+import { planPut } from "../../scripts/tenants/registry-ops.ts";
+import type { RegistryStore } from "../../scripts/tenants/registry-store.ts";
 
 export interface FixtureKey {
   name: string;

@@ -1,11 +1,13 @@
 /**
- * The dev-only demo routes (src/demo/): served only with DEV_MODE=1 on a loopback host, the page's
+ * The dev-only demo routes (dev/demo/): only the dev entry (dev/worker.ts, what `npm start` runs)
+ * adds them, and even there they answer only with DEV_MODE=1 on a loopback host; the page's
  * security headers, and the dev login: it signs only for a tenant that trusts the dev login's own
  * issuer, only for a same-origin page, and the token it mints is one the proxy accepts.
  */
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { DEV_LOGIN_ISSUER, DEV_TOKEN_TTL_SECONDS } from "../../src/demo/dev-token.ts";
+import { DEV_LOGIN_ISSUER, DEV_TOKEN_TTL_SECONDS } from "../../dev/demo/dev-token.ts";
+import { handleDemoRequest } from "../../dev/demo/routes.ts";
 import { ACME_JWT_AUDIENCE, ACME_JWT_ISSUER, createHarness, SECRETS } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
 
@@ -40,8 +42,9 @@ function tenants(): Record<string, unknown> {
   };
 }
 
-async function harness(vars: Record<string, unknown> = { DEV_MODE: "1" }) {
-  return createHarness({ tenants: tenants(), vars: { DEMO_JWT_SECRET: DEMO_SECRET, ...vars } });
+/** The request path as dev/worker.ts wires it: the deployed router plus the demo's routes. */
+async function harness(vars: Record<string, unknown> = { DEV_MODE: "1" }, devRoutes = handleDemoRequest) {
+  return createHarness({ tenants: tenants(), vars: { DEMO_JWT_SECRET: DEMO_SECRET, ...vars }, devRoutes });
 }
 
 function login(
@@ -58,6 +61,18 @@ function login(
 }
 
 describe("gating", () => {
+  it("the deployed Worker serves no demo, even with DEV_MODE=1 on a loopback host", async () => {
+    const h = await createHarness({ tenants: tenants(), vars: { DEMO_JWT_SECRET: DEMO_SECRET, DEV_MODE: "1" } });
+    for (const path of ["/demo", "/demo/", "/demo/app.js", "/demo/demo.css", "/demo/favicon.svg"]) {
+      const res = await h.call(path, { host: HOST, redirect: "manual" });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^Unrecognized request URL/);
+    }
+    expect((await login(h, '{"user":"alice"}')).status).toBe(404);
+    // The same request through the dev entry's routes is served: the 404 above is the entry, not the request.
+    expect((await login(await harness(), '{"user":"alice"}')).status).toBe(200);
+  });
+
   it("serves nothing without DEV_MODE=1", async () => {
     for (const vars of [{}, { DEV_MODE: "0" }, { DEV_MODE: "true" }]) {
       const h = await harness(vars);

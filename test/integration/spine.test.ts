@@ -214,6 +214,27 @@ describe("authentication and tenant selection", () => {
     expect((await json(bad)).error.code).toBe("tenant_misconfigured");
     expect((await h2.call(SESSIONS, { key: PROXY_KEYS.acme })).status).toBe(200);
   });
+
+  it("a TENANTS value that cannot be read answers every caller 500 tenant_misconfigured, whatever its credential", async () => {
+    const h2 = await createHarness({ vars: { TENANTS: "{not json" } });
+    const credentials = [
+      undefined, // none: a browser
+      `Bearer ${PROXY_KEYS.acme}`,
+      "Bearer sk_test_fake_caller_supplied_0123456789", // a Stripe key: refused before any lookup otherwise
+      "Bearer not-a-proxy-key",
+      "Token abc", // malformed
+    ];
+    for (const authorization of credentials) {
+      const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
+      for (const res of [await h2.call(SESSIONS, { headers }), await h2.post("/v1/cache/purge", "", { headers })]) {
+        expect(res.status, authorization).toBe(500);
+        expect((await json(res)).error.code).toBe("tenant_misconfigured");
+      }
+    }
+    expect(h2.stub.requests).toHaveLength(0);
+    expect(logs.records().some((r: any) => r.event === "tenants_config_invalid")).toBe(true);
+    expect((await h2.call("/healthz")).status).toBe(200);
+  });
 });
 
 describe("parameters are Stripe's, checked at the edge", () => {

@@ -126,16 +126,17 @@ describe("check:config on wrangler configs", () => {
   it("checks the repository's own wrangler.toml by default, warning on what would stop a deploy", () => {
     const r = checkConfig();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain("wrangler.toml [vars] TENANTS: valid, 0 tenants; 3 warnings");
+    expect(r.stdout).toContain("wrangler.toml [vars] TENANTS: valid, 0 tenants; 4 warnings");
     expect(r.stderr).toContain("warning: wrangler.toml [vars] TENANTS has no tenants");
     expect(r.stderr).toMatch(/warning: KV namespace LIST_CACHE has the placeholder id 0{32}/);
     expect(r.stderr).toMatch(/warning: KV namespace TENANT_REGISTRY has the placeholder id 0{31}1/);
+    expect(r.stderr).toMatch(/warning: KV namespace EVENTS_DEAD_LETTERS has the placeholder id 0{31}2/);
   });
 
   it("fails on warnings with --strict (what npm run deploy runs)", () => {
     const r = checkConfig("--strict");
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("3 warnings, which stop a deploy");
+    expect(r.stderr).toContain("4 warnings, which stop a deploy");
   });
 
   it("does not warn about an empty TENANTS when a real tenant registry namespace is bound", () => {

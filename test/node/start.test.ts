@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { DEMO_PROXY_KEY_SHA256, demoTenants, demoVars } from "../../dev/demo-tenant.ts";
 import { prettyLogLine } from "../../dev/pretty-log.ts";
 import { planStart } from "../../dev/start-config.ts";
-import { checkTenants } from "../../src/config/checks.ts";
+import { checkTenants } from "../../scripts/lib/tenant-checks.ts";
 import { runScript } from "../helpers/run-script.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -15,8 +15,8 @@ import { formatIssue, formatTenantsFile, parseTenantsFile } from "../../scripts/
 import { generateKekBase64, parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
 import { KvTenantRegistry } from "../../src/tenancy/registry-kv.ts";
 import { accountKvKey, hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
-import { planPut } from "../../src/tenancy/registry-ops.ts";
-import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { planPut } from "../../scripts/tenants/registry-ops.ts";
+import { MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { findSecretLeaks } from "../helpers/log-capture.ts";
 import { sha256Hex } from "../../src/encoding.ts";
 
@@ -343,15 +343,15 @@ describe("tenants CLI bulk commands, in-memory store", () => {
     const dry = await run(["import", path, "--dry-run"]);
     expect(dry.code, dry.err).toBe(0);
     expect(dry.err).toMatch(/create\s+3 {2}t1, t2, t3/);
-    expect(dry.err).toContain("index entries: 6 to write");
+    expect(dry.err).toContain("index entries: 9 to write");
     expect(dry.err).toContain("Dry run: nothing written");
     expect(store.data.size).toBe(0);
 
     const applied = await run(["import", path]);
     expect(applied.code, applied.err).toBe(0);
-    expect(applied.err).toMatch(/Done: 9 change\(s\) in \d+\.\d s/);
+    expect(applied.err).toMatch(/Done: 12 change\(s\) in \d+\.\d s/);
     expect(applied.err).toContain("read a secret from the registry that is not stored yet");
-    expect(store.data.size).toBe(9);
+    expect(store.data.size).toBe(12);
 
     const exported = await run(["export"]);
     expect(exported.code).toBe(0);
@@ -397,7 +397,7 @@ describe("tenants CLI bulk commands, in-memory store", () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/delete\s+2 {2}t2, t3/);
     expect(refused.err).toContain("add --yes");
-    expect(store.data.size).toBe(9);
+    expect(store.data.size).toBe(12);
     expect((await run(["import", one, "--prune", "--yes"])).code).toBe(0);
     expect([...store.data.keys()].filter((k) => k.startsWith("tenant:"))).toEqual(["tenant:t1"]);
   });
@@ -534,7 +534,7 @@ describe("tenants CLI against wrangler's local KV state (offline, no account)", 
     // Local state opened directly (no wrangler run)...
     const imported = await cli(["import", file, ...local]);
     expect(imported.code, imported.err).toBe(0);
-    expect(imported.err).toMatch(/Done: 9 change\(s\) in [\d.]+ s, 0 wrangler run\(s\)/);
+    expect(imported.err).toMatch(/Done: 12 change\(s\) in [\d.]+ s, 0 wrangler run\(s\)/);
 
     // ... is the state `wrangler kv` reads: export and re-import through wrangler's commands.
     const viaWrangler = [...local, "--via-wrangler"];

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { KvTenantRegistry, REGISTRY_CACHE_TTL_MS, type RegistryLookup } from "../../src/tenancy/registry-kv.ts";
 import { hostKvKey, proxyKeyKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
-import { planDelete, planRevokeKey } from "../../src/tenancy/registry-ops.ts";
-import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { planDelete, planRevokeKey } from "../../scripts/tenants/registry-ops.ts";
+import { MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { CountingKv, fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
 
 const H = { acme: fakeHash(1), acmeRo: fakeHash(2), globex: fakeHash(3), unknown: fakeHash(999) };

@@ -1,15 +1,15 @@
 /**
- * Bulk import planning (src/tenancy/registry-bulk.ts) against in-memory stores: the plan's
+ * Bulk import planning (scripts/tenants/registry-bulk.ts) against in-memory stores: the plan's
  * classification, every problem listed and nothing planned on error, the same KV state as `put`
  * writes, drift repaired, --prune, hash-listing stores that read no values, and a concurrent write
  * between plan and apply detected.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { changedSince, type HashListingReader, planImport, type TenantEntry } from "../../src/tenancy/registry-bulk.ts";
+import { changedSince, type HashListingReader, planImport, type TenantEntry } from "../../scripts/tenants/registry-bulk.ts";
 import { accountKvKey, hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import { importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
-import { planPut, planSetSecret } from "../../src/tenancy/registry-ops.ts";
-import { type KvChange, MemoryKvStore } from "../../src/tenancy/registry-store.ts";
+import { planPut, planSetSecret } from "../../scripts/tenants/registry-ops.ts";
+import { type KvChange, MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
 import { bytesToBase64, sha256Hex } from "../../src/encoding.ts";
 

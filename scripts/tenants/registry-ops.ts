@@ -1,8 +1,8 @@
-import { checkTenants } from "../config/checks.ts";
-import type { ConfigIssue } from "../config/schema.ts";
-import { TenantIdSchema } from "../config/schema.ts";
+import { checkTenants } from "../lib/tenant-checks.ts";
+import type { ConfigIssue } from "../../src/config/schema.ts";
+import { TenantIdSchema } from "../../src/config/schema.ts";
 import * as v from "valibot";
-import { type Kek, parseSealedSecret, resealSecret, type SealedSecret } from "./key-encryption.ts";
+import { type Kek, parseSealedSecret, resealSecret, type SealedSecret } from "../../src/tenancy/key-encryption.ts";
 import {
   AccountIndexSchema,
   accountKvKey,
@@ -18,8 +18,14 @@ import {
   TENANT_PREFIX,
   tenantIdOfKvKey,
   tenantKvKey,
-} from "./registry-layout.ts";
-import { configValue, registrySecretKinds, SECRET_KIND_INFO, SECRET_KINDS, type SecretKind } from "./secret-kinds.ts";
+} from "../../src/tenancy/registry-layout.ts";
+import {
+  configValue,
+  registrySecretKinds,
+  SECRET_KIND_INFO,
+  SECRET_KINDS,
+  type SecretKind,
+} from "../../src/tenancy/secret-kinds.ts";
 import type { KvChange, RegistryReader } from "./registry-store.ts";
 import {
   planSealedKeyReach,

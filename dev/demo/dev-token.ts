@@ -1,9 +1,9 @@
 /**
  * The demo's stand-in for a tenant's identity provider: HS256 end-user tokens signed with the
- * tenant's shared secret, exactly what `auth/browser-jwt.ts` verifies. Signed with WebCrypto rather
- * than jose's `SignJWT` so the Worker bundle carries no JWS signing code for a dev-only endpoint.
+ * tenant's shared secret, exactly what `src/auth/browser-jwt.ts` verifies. Signed with WebCrypto: a
+ * dozen lines, where jose's `SignJWT` would add JWS signing code to the dev entry's bundle.
  */
-import { bytesToBase64Url } from "../encoding.ts";
+import { bytesToBase64Url } from "../../src/encoding.ts";
 
 /**
  * The dev login is an identity provider of its own: it signs only with this issuer, and only for a

@@ -1,8 +1,14 @@
-import { sha256Hex } from "../encoding.ts";
-import { findSharedStripeCredentials, stripeReachOf } from "../config/checks.ts";
-import type { ConfigIssue } from "../config/schema.ts";
-import { parseSealedSecret } from "./key-encryption.ts";
-import { parseIndexValue, ReachIndexSchema, secretKvKey, stripeReachKvKey, tenantKvKey } from "./registry-layout.ts";
+import { sha256Hex } from "../../src/encoding.ts";
+import type { ConfigIssue } from "../../src/config/schema.ts";
+import { parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
+import {
+  parseIndexValue,
+  ReachIndexSchema,
+  secretKvKey,
+  stripeReachKvKey,
+  tenantKvKey,
+} from "../../src/tenancy/registry-layout.ts";
+import { findSharedStripeCredentials, stripeReachOf } from "../lib/tenant-checks.ts";
 import type { KvChange, RegistryReader } from "./registry-store.ts";
 
 /**

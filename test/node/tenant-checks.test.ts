@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkTenants, findSharedStripeCredentials, formatPath } from "../../src/config/checks.ts";
+import { checkTenants, findSharedStripeCredentials, formatPath } from "../../scripts/lib/tenant-checks.ts";
 import { buildRegistry } from "../../src/config/load.ts";
 import { parseTenantConfig } from "../../src/config/schema.ts";
 

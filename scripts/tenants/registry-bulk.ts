@@ -1,4 +1,4 @@
-import { checkTenants } from "../config/checks.ts";
+import { checkTenants } from "../lib/tenant-checks.ts";
 import {
   ACCOUNT_PREFIX,
   accountKvKey,
@@ -13,12 +13,12 @@ import {
   TENANT_PREFIX,
   tenantIdOfKvKey,
   tenantKvKey,
-} from "./registry-layout.ts";
+} from "../../src/tenancy/registry-layout.ts";
 import { accountOf, hostsOf, isObject, keysOf, parseJson, prefixOf } from "./registry-ops.ts";
 import type { KvChange, RegistryReader } from "./registry-store.ts";
-import { registrySecretKinds } from "./secret-kinds.ts";
+import { registrySecretKinds } from "../../src/tenancy/secret-kinds.ts";
 import { reachKvKey, sealedKeyFingerprint } from "./stripe-reach-index.ts";
-import { sha256Hex } from "../encoding.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 /**
  * Bulk planning for `tenants import`: the whole registry brought to a file of tenant configs, the

@@ -1,8 +1,8 @@
-import type { RequestState } from "../deps.ts";
-import { misconfigured, ProxyError } from "../errors.ts";
-import { checkBrowserOrigin, originRefusalMessage } from "../auth/origin.ts";
-import { readBoundedText } from "../http/read-body.ts";
-import { jwtSecretSource, requireTenantSecret } from "../tenancy/tenant-secrets.ts";
+import type { RequestState } from "../../src/deps.ts";
+import { misconfigured, ProxyError } from "../../src/errors.ts";
+import { checkBrowserOrigin, originRefusalMessage } from "../../src/auth/origin.ts";
+import { readBoundedText } from "../../src/http/read-body.ts";
+import { jwtSecretSource, requireTenantSecret } from "../../src/tenancy/tenant-secrets.ts";
 import { DEV_LOGIN_ISSUER, DEV_USER_PATTERN, mintDevToken } from "./dev-token.ts";
 
 /** The API path the demo page calls: the tenant serving it on this host is the one tokens are for. */

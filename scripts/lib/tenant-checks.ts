@@ -1,7 +1,13 @@
 import * as v from "valibot";
-import { readTenantsValue } from "./load.ts";
-import { checkReturnUrl, parseAllowListEntry } from "../policy/return-url.ts";
-import { type ConfigIssue, configIssueMessage, PARSE_CONFIG, TenantConfigSchema, TenantIdSchema } from "./schema.ts";
+import { readTenantsValue } from "../../src/config/load.ts";
+import { checkReturnUrl, parseAllowListEntry } from "../../src/policy/return-url.ts";
+import {
+  type ConfigIssue,
+  configIssueMessage,
+  PARSE_CONFIG,
+  TenantConfigSchema,
+  TenantIdSchema,
+} from "../../src/config/schema.ts";
 
 /**
  * Every problem with a TENANTS value, for `npm run check:config` and for any writer of tenant configs

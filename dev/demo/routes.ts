@@ -1,11 +1,12 @@
-import type { RequestState } from "../deps.ts";
+import type { RequestState } from "../../src/deps.ts";
 import { DEMO_SCRIPT } from "./app-script.ts";
 import { handleDevLogin } from "./dev-login.ts";
 import { DEMO_CSS, DEMO_FAVICON, DEMO_HTML } from "./page.ts";
 
 /**
- * Hostnames the demo answers on. Cloudflare never routes a request for these to a deployed Worker,
- * so a production deploy with `DEV_MODE` set by mistake still serves no demo and mints no token.
+ * Hostnames the demo answers on. Only the dev entry (dev/worker.ts) has these routes at all; should it
+ * ever be deployed, Cloudflare never routes a request for these hosts to a deployed Worker, so even
+ * with `DEV_MODE` set by mistake it serves no demo and mints no token.
  */
 const LOOPBACK_HOSTNAMES: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 

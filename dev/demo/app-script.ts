@@ -7,8 +7,9 @@
  * only http(s) urls are followed. A `processing` session (real Stripe, after the hosted page) is
  * polled every 2 s for up to a minute.
  *
- * Plain ES2020 without template literals, so it lives in this TypeScript string as written; it
- * ships in the Worker bundle, so it stays small.
+ * Plain ES2020 without template literals, so it lives in this TypeScript string as written (one
+ * string works alike in wrangler's bundle of dev/worker.ts and in the workerd tests, with no loader
+ * rule). Only the dev entry serves it; the deployed Worker does not contain it.
  */
 export const DEMO_SCRIPT = `"use strict";
 (() => {

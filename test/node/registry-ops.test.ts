@@ -18,9 +18,9 @@ import {
   planRevokeKey,
   planRotateKek,
   planSetSecret,
-} from "../../src/tenancy/registry-ops.ts";
-import { MemoryKvStore } from "../../src/tenancy/registry-store.ts";
-import { reachKvKey } from "../../src/tenancy/stripe-reach-index.ts";
+} from "../../scripts/tenants/registry-ops.ts";
+import { MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
+import { reachKvKey } from "../../scripts/tenants/stripe-reach-index.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
 import { bytesToBase64 } from "../../src/encoding.ts";
 
