@@ -5,9 +5,10 @@
  * encodings at every byte alignment. A finding names the secret by its index; `describeLeak` shows
  * only its first four characters and length, never the secret in full.
  *
- * Pure and runtime-neutral (TextEncoder, btoa): the load test (bench/load/) checks `wrangler dev`'s
+ * Pure and runtime-neutral (TextEncoder, src/encoding.ts): the load test (bench/load/) checks `wrangler dev`'s
  * output with it, and the tests' log capture (test/helpers/log-capture.ts) checks every test's console.
  */
+import { bytesToBase64 } from "../src/encoding.ts";
 /** Where a secret was seen: which one, in which form, in which line. */
 export interface SecretLeak {
   secretIndex: number;
@@ -88,9 +89,7 @@ function base64Cores(secret: string): Probe[] {
   for (let pad = 0; pad < 3; pad++) {
     const padded = new Uint8Array(pad + bytes.length);
     padded.set(bytes, pad);
-    let binary = "";
-    for (const b of padded) binary += String.fromCharCode(b);
-    const encoded = btoa(binary);
+    const encoded = bytesToBase64(padded);
     const start = pad === 0 ? 0 : pad === 1 ? 2 : 3;
     const end = 4 * Math.floor(padded.length / 3);
     const core = encoded.slice(start, end);

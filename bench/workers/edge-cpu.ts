@@ -9,6 +9,7 @@ import { handleRequest } from "../../src/router.ts";
 import { encodeForm, type Params, parseForm } from "../../src/stripe/form-codec.ts";
 import { matchOperation, OPERATIONS } from "../../src/stripe/operations.ts";
 import { operationKey, validateParams } from "../../src/stripe/validate-params.ts";
+import { newRequestId } from "../../src/http/request-id.ts";
 
 /**
  * Bench-only Worker: runs identity-edge's edge work N times in a loop inside workerd and returns.
@@ -83,11 +84,7 @@ function prepare(env: CpuEnv): Prepared {
 let requestIds: string[] | undefined;
 let nextId = 0;
 function requestId(): string {
-  requestIds ??= Array.from({ length: 64 }, () => {
-    let id = "req_edge_";
-    for (const b of crypto.getRandomValues(new Uint8Array(12))) id += b.toString(16).padStart(2, "0");
-    return id;
-  });
+  requestIds ??= Array.from({ length: 64 }, newRequestId);
   return requestIds[nextId++ % requestIds.length] as string;
 }
 
