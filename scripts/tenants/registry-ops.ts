@@ -64,6 +64,11 @@ export interface NewServerKey {
 
 export const isObject = (x: unknown): x is RawConfig => typeof x === "object" && x !== null && !Array.isArray(x);
 
+/** The stored text of tenant `id`'s config (`tenant:{id}`), or null when there is none. */
+async function storedConfigText(reader: RegistryReader, id: string): Promise<string | null> {
+  return (await reader.getMany([tenantKvKey(id)])).get(tenantKvKey(id)) ?? null;
+}
+
 export function parseJson(text: string | null | undefined): unknown {
   if (text === null || text === undefined) return undefined;
   try {
@@ -296,7 +301,7 @@ export async function planPut(store: RegistryReader, id: string, config: unknown
   const notes: string[] = [];
   let next = config;
   if (!("server_keys" in config)) {
-    const stored = parseJson((await reader.getMany([tenantKvKey(id)])).get(tenantKvKey(id)));
+    const stored = parseJson(await storedConfigText(reader, id));
     if (isObject(stored) && Array.isArray(stored.server_keys) && stored.server_keys.length > 0) {
       next = { ...config, server_keys: stored.server_keys };
       notes.push(`keeps the ${stored.server_keys.length} proxy key(s) already stored (the file has no server_keys)`);
@@ -313,7 +318,7 @@ export async function planDelete(store: RegistryReader, id: string): Promise<Pla
 async function storedConfig(reader: RegistryReader, id: string): Promise<RawConfig | Plan> {
   const bad = checkId(id);
   if (bad) return bad;
-  const text = (await reader.getMany([tenantKvKey(id)])).get(tenantKvKey(id)) ?? null;
+  const text = await storedConfigText(reader, id);
   if (text === null) return fail(id, "no such tenant in the registry");
   const config = parseJson(text);
   if (!isObject(config)) return fail(id, "the stored config is not a JSON object; fix it with `put` first");
