@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import standaloneCode from "ajv/dist/standalone/index.js";
 import { type IdentityExtract, operationSchemas } from "./form-rules.ts";
+import { parseCommandLine } from "../../scripts/lib/args.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const specPath = resolve(root, process.env.IDENTITY_OPENAPI ?? "vendor/stripe/identity-openapi.json");
@@ -45,9 +46,19 @@ ${table}
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseCommandLine({
+    command: "npm run gen:stub --",
+    usage: `usage: npm run gen:stub [-- --check]
+
+Generates dev/stub/validators.generated.ts (ajv standalone validators, no eval, so they run in workerd)
+from vendor/stripe/identity-openapi.json.
+
+  --check   write nothing; exit 1 when the committed file is stale (CI runs this)`,
+    options: { check: { type: "boolean" } },
+  });
   const text = generate(JSON.parse(readFileSync(specPath, "utf8")) as IdentityExtract);
   const committed = existsSync(outPath) ? readFileSync(outPath, "utf8") : "";
-  if (!process.argv.includes("--check")) writeFileSync(outPath, text);
+  if (!values.check) writeFileSync(outPath, text);
   else if (committed === text) console.log("dev/stub/validators.generated.ts is up to date.");
   else {
     console.error("dev/stub/validators.generated.ts is stale: run `npm run gen:stub`.");

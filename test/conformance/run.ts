@@ -18,6 +18,7 @@ import { type DevStack, freePort, startDevStack } from "../../dev/stack.ts";
 import { NODE_SDKS, nodeDriver, pythonDriver, pythonStripeMissing, type SdkDriver } from "../helpers/stub-sdk-drivers.ts";
 import { LIMITED_KEY, SCENARIO, type ScenarioContext, tenantsWithLimitedKey } from "../e2e/sdk-scenario.ts";
 import { diffTranscripts, type RecordedCall } from "./diff.ts";
+import { parseCommandLine } from "../../scripts/lib/args.ts";
 
 const STRIPE_API = "https://api.stripe.com";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -113,6 +114,20 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  parseCommandLine({
+    command: "npm run conformance --",
+    usage: `usage: STRIPE_TEST_KEY=sk_test_… npm run conformance
+
+Runs the SDK scenario through the proxy twice, against Stripe test mode and against the local stub, and
+prints every difference (keys, statuses, error classes, codes, params; not ids, times or wording).
+Exits 0 with no difference, 1 with some, 2 on a usage error. Without STRIPE_TEST_KEY it says why and
+exits 0; live keys are refused.
+
+Environment:
+  STRIPE_TEST_KEY=sk_test_…        the Stripe test-mode key (never committed; the env file is removed)
+  CONFORMANCE_REFERENCE=stub       compare the stub with a second stub (checks the harness offline)`,
+    options: {},
+  });
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {

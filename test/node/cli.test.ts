@@ -12,6 +12,8 @@ const SCRIPTS: [script: string, usage: RegExp][] = [
   ["scripts/deploy.ts", /usage: npm run deploy -- \[--env NAME\]/],
   ["scripts/gen-openapi.ts", /usage: npm run gen:openapi .*--check/s],
   ["scripts/gen-schema.ts", /usage: npm run schema .*--check/s],
+  ["dev/stub/gen-validators.ts", /usage: npm run gen:stub .*--check/s],
+  ["test/conformance/run.ts", /usage: STRIPE_TEST_KEY=sk_test_… npm run conformance/],
 ];
 
 describe("script command lines", () => {
