@@ -83,11 +83,8 @@ function nest(segments: string[], leaf: string | string[]): Node {
   return value;
 }
 
-function countElements(array: Node[]): number {
-  let count = 0;
-  for (const _ in array) count++;
-  return count;
-}
+/** Elements of a sparse array (`reduce` skips the holes indexes left). */
+const countElements = (array: Node[]): number => array.reduce((n) => n + 1, 0);
 
 /**
  * Merges what a later key gives into what earlier keys built: hashes by key; arrays by index, a value
@@ -123,7 +120,8 @@ function compact(value: Node): ParamValue {
   if (typeof value === "string") return value;
   if (Array.isArray(value)) {
     const out: ParamValue[] = [];
-    for (const i in value) out.push(compact(value[Number(i)] as Node));
+    // No element is ever `undefined`: only holes read as such.
+    for (const item of value) if (item !== undefined) out.push(compact(item));
     return out;
   }
   for (const key of Object.keys(value)) value[key] = compact(value[key] as Node) as Node;
@@ -226,9 +224,17 @@ export function paramsFromJson(value: unknown): DecodeResult {
   return { ok: true, params };
 }
 
+/** The sub-delimiters encodeURIComponent leaves as they are and RFC 3986 encoding does not. */
+const SUB_DELIMS = /[!'()*]/;
+const SUB_DELIMS_ALL = /[!'()*]/g;
+
 /** RFC 3986 percent-encoding (what Stripe's SDKs send): encodeURIComponent leaves `!'()*` as they are. */
 function encodeComponent(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(s);
+  // Most values hold none of the five: skip the replace (and its callback) then.
+  return SUB_DELIMS.test(encoded)
+    ? encoded.replace(SUB_DELIMS_ALL, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    : encoded;
 }
 
 /**
