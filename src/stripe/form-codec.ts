@@ -128,8 +128,15 @@ function compact(value: Node): ParamValue {
   return value as Params;
 }
 
+/**
+ * Reads a body the way the qs-based decoder before issue 18 did (qs 6 with `CODEC_LIMITS`, strict depth,
+ * limits as errors), which test/unit/form-codec-oracle.test.ts checks against qs itself. Where qs
+ * guessed, this refuses: a key with no name (`[a]=1`), one path as a value and as a hash or array
+ * (`a=1&a[b]=2`, `metadata[a]=1&metadata=`), one path as an array and as a hash (`a[0]=x&a[b]=y`).
+ */
 function decodeForm(text: string): Params {
-  // Stripe decodes a key before reading its brackets, so an encoded bracket is structure.
+  // Stripe decodes a key before reading its brackets, so an encoded bracket is structure. (Values
+  // decode to the same text either way, so the whole body is rewritten, as qs did.)
   const body = /%5[bd]/i.test(text) ? text.replace(/%5B/gi, "[").replace(/%5D/gi, "]") : text;
   const parts = body.split("&", CODEC_LIMITS.parameterLimit + 1);
   if (parts.length > CODEC_LIMITS.parameterLimit) throw new Undecodable();

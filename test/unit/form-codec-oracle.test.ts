@@ -237,45 +237,41 @@ function mayConflict(text: string): boolean {
 }
 
 describe("parseForm against the qs-based decoder", () => {
-  const agrees = (text: string, tally: { same: number; refusedBoth: number; documented: number }) => {
-    const now = parseForm(text);
-    const before = qsParse(text);
-    if (now.ok) {
-      expect(resultShape(before), text).toEqual(resultShape(now));
-      tally.same++;
-    } else if (!before.ok) tally.refusedBoth++;
-    else {
-      expect(mayConflict(text), `refused, but qs read ${JSON.stringify(before.params)}: ${text}`).toBe(true);
-      tally.documented++;
-    }
+  /** Runs `texts` through both decoders and counts how each compared; fails on any unexplained difference. */
+  const compare = (texts: fc.Arbitrary<string>, numRuns: number) => {
+    const tally = { same: 0, refusedBoth: 0, documented: 0 };
+    fc.assert(
+      fc.property(texts, (text) => {
+        const now = parseForm(text);
+        const before = qsParse(text);
+        if (now.ok) {
+          expect(resultShape(before), text).toEqual(resultShape(now));
+          tally.same++;
+        } else if (!before.ok) tally.refusedBoth++;
+        else {
+          expect(mayConflict(text), `refused, but qs read ${JSON.stringify(before.params)}: ${text}`).toBe(true);
+          tally.documented++;
+        }
+      }),
+      { numRuns },
+    );
+    return tally;
   };
 
   it("arbitrary strings from form tokens: same params, same refusals, or a documented refusal (property)", () => {
-    const tally = { same: 0, refusedBoth: 0, documented: 0 };
-    fc.assert(
-      fc.property(tokenString, (text) => agrees(text, tally)),
-      { numRuns: 5_000 },
-    );
+    const tally = compare(tokenString, 5_000);
     expect(tally.same).toBeGreaterThan(500);
     expect(tally.refusedBoth).toBeGreaterThan(500);
   });
 
   it("colliding arrays, hashes and repeated keys: same reading as qs unless documented (property)", () => {
-    const tally = { same: 0, refusedBoth: 0, documented: 0 };
-    fc.assert(
-      fc.property(pairString, (text) => agrees(text, tally)),
-      { numRuns: 5_000 },
-    );
+    const tally = compare(pairString, 5_000);
     expect(tally.same).toBeGreaterThan(1_000);
     expect(tally.documented).toBeGreaterThan(100);
   });
 
   it("arbitrary Unicode strings (property)", () => {
-    const tally = { same: 0, refusedBoth: 0, documented: 0 };
-    fc.assert(
-      fc.property(fc.string({ unit: "binary", maxLength: 40 }), (text) => agrees(text, tally)),
-      { numRuns: 2_000 },
-    );
+    compare(fc.string({ unit: "binary", maxLength: 40 }), 2_000);
   });
 
   it.each([
