@@ -1,4 +1,5 @@
-import { median } from "./load.ts";
+import type { CpuCase } from "./cpu-cases.ts";
+import { median } from "./load/driver.ts";
 
 /**
  * Edge CPU per request, measured in workerd with the bench-only CPU Worker (bench/workers/edge-cpu.ts).
@@ -16,19 +17,6 @@ import { median } from "./load.ts";
  * batch is N iterations back to back, after a warm-up that lets V8 optimize). The Worker also reports
  * what its own clock saw, to show whether that clock moved.
  */
-
-export const CPU_CASES = [
-  "create",
-  "create_parse",
-  "create_validate",
-  "create_policy",
-  "create_encode",
-  "create_log",
-  "retrieve",
-  "create_full",
-  "retrieve_full",
-] as const;
-export type CpuCase = (typeof CPU_CASES)[number];
 
 export interface CpuResult {
   case: CpuCase;

@@ -11,19 +11,27 @@
  * Local queues batch like production ones (max_batch_size 10, max_batch_timeout 1 s in wrangler.toml),
  * so latency is dominated by batching, not by the Worker; production adds Cloudflare's queue hops.
  */
-import { parseArgs } from "node:util";
 import { DEMO_TENANT_ID, DEMO_WEBHOOK_SECRET } from "../dev/demo-tenant.ts";
 import { startDevStack } from "../dev/stack.ts";
 import { signPayload } from "../dev/stub/webhooks.ts";
+import { parseCommandLine, positiveNumber } from "../scripts/lib/args.ts";
+import { quantile } from "./load/driver.ts";
 
-const { values } = parseArgs({
-  options: { events: { type: "string", default: "300" }, concurrency: { type: "string", default: "10" } },
-});
-const total = Number(values.events);
-const concurrency = Number(values.concurrency);
+const CLI = {
+  command: "npm run bench:events --",
+  usage: `usage: npm run bench:events -- [--events N] [--concurrency N]
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+Sends N signed Stripe events to the local stack's webhook endpoint (wrangler dev, local queues, the
+local receiver) and prints, as JSON: webhooks acknowledged and events relayed per second, and the
+Stripe-to-tenant latency per event (p50, p99, max).
+
+  --events N        events to send (default 300)
+  --concurrency N   webhooks in flight at once (default 10)`,
+  options: { events: { type: "string" }, concurrency: { type: "string" } },
+} as const;
+const { values } = parseCommandLine(CLI);
+const total = positiveNumber(CLI, "--events", values.events, 300, true);
+const concurrency = positiveNumber(CLI, "--concurrency", values.concurrency, 10, true);
 
 const stack = await startDevStack();
 try {
@@ -71,7 +79,7 @@ try {
         duplicates: arrivals.length - firstArrival.size,
         acknowledged_per_second: Number(((total / (acknowledged - started)) * 1000).toFixed(1)),
         relayed_per_second: Number(((firstArrival.size / (last - started)) * 1000).toFixed(1)),
-        latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
+        latency_ms: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies.at(-1) },
       },
       null,
       2,

@@ -1,8 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../dev/stack.ts";
 import { BUILD_DIR, buildBundles, readManifest } from "./build.ts";
-import { runLoad } from "./load.ts";
+import { measure } from "./load/driver.ts";
 import { type MiniflareTarget, startRuntime } from "./runtime.ts";
 import { SCENARIOS, type Scenario } from "./scenarios.ts";
 import { spawnUpstream, stopUpstream } from "./upstream-process.ts";
@@ -66,18 +66,6 @@ class Inspector {
   close(): void {
     this.#ws.close();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 /** Module boundaries of a bundle: the `// path` comment esbuild writes before each module. */
@@ -182,7 +170,7 @@ async function profileRow(
     await i.send("Profiler.setSamplingInterval", { interval: 100 });
     await i.send("Profiler.start");
   }
-  const load = await runLoad(origin, s.request(), connections, seconds);
+  const load = await measure(origin, s.request(), connections, seconds);
   const profiles = await Promise.all(inspectors.map((i) => i.send<{ profile: CpuProfile }>("Profiler.stop")));
   for (const i of inspectors) i.close();
   process.stdout.write(
@@ -238,7 +226,7 @@ async function main(): Promise<void> {
       const s = SCENARIOS.find((x) => x.id === id);
       if (!s) throw new Error(`no row ${id}; rows: ${SCENARIOS.map((x) => x.id).join(", ")}`);
       const origin = runtime.urls[s.target];
-      await runLoad(origin, s.request(), connections, 1); // warm-up
+      await measure(origin, s.request(), connections, 1); // warm-up
       const bundle = s.target === "passthrough" ? bundles.passthrough : s.target === "hono" ? bundles.hono : bundles.edge;
       await profileRow(inspectorPort, origin, s, seconds, connections, bundle.scriptPath);
     }

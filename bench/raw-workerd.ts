@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
-import { createServer } from "node:net";
+import { freePort } from "../dev/stack.ts";
 import { BUILD_DIR, type Bundles } from "./build.ts";
 import { drain, type RuntimeOutput } from "./runtime-output.ts";
 import { BENCH_STRIPE_KEY } from "./tenant.ts";
@@ -57,18 +57,6 @@ export interface RawWorkerd {
   urls: Record<RawTarget, string>;
   pid: number | undefined;
   stop: () => Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 /** The workerd binary Miniflare itself runs. */

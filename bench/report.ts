@@ -1,4 +1,5 @@
-import type { CpuCase, CpuResult } from "./cpu.ts";
+import type { CpuCase } from "./cpu-cases.ts";
+import type { CpuResult } from "./cpu.ts";
 import type { BenchResults, RowResult } from "./results.ts";
 import { LIST_DELAY_MS } from "./upstream.ts";
 
@@ -368,7 +369,7 @@ latency then move between rounds; the workerd CPU per request column moves much 
 \`\`\`sh
 npm run bench -- --write           # tsx bench/run.ts: full run, writes BENCHMARKS.md (about 13 min)
 npm run bench -- --json .bench/results.json   # the same, only the raw results (no report)
-npm run bench -- --quick           # 1 round x 0.4 s per row, no report (the smoke test: test/node/bench-smoke.test.ts)
+npm run bench -- --quick           # 1 round x 0.4 s per row, no report (the smoke test: test/tools/bench-smoke.test.ts)
 npm run bench -- --only pt_retrieve,edge_retrieve --rounds 3                 # a few rows
 npm run bench -- --render .bench/results.json                                # rewrite BENCHMARKS.md from results
 npx tsx bench/profile.ts --seconds 6 edge_retrieve,cpu:create_full          # V8 CPU profile of a row's isolate

@@ -1,6 +1,6 @@
 import type { Bundles } from "./build.ts";
 import type { CpuResult } from "./cpu.ts";
-import type { LoadResult } from "./load.ts";
+import type { LoadResult } from "./load/driver.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { BenchOptions } from "./options.ts";
 import type { ScenarioId } from "./scenarios.ts";

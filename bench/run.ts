@@ -4,8 +4,9 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildBundles, ROOT, readManifest } from "./build.ts";
-import { CPU_CASES, type CpuResult, measureCpu } from "./cpu.ts";
-import { median, runLoad } from "./load.ts";
+import { CPU_CASES } from "./cpu-cases.ts";
+import { type CpuResult, measureCpu } from "./cpu.ts";
+import { measure, median } from "./load/driver.ts";
 import { machineInfo } from "./machine.ts";
 import { type BenchOptions, parseOptions } from "./options.ts";
 import { mergeAnalysis, renderReport, renderSummary } from "./report.ts";
@@ -53,7 +54,7 @@ async function measuredRun(
   const before = runtime.output().counts;
   const upBefore = await readUpstreamStats(upstream);
   const cpuBefore = runtime.cpuNs(s.target);
-  const load = await runLoad(origin, s.request(), connections, seconds);
+  const load = await measure(origin, s.request(), connections, seconds);
   // Let the last log lines through workerd's stdout pipe before counting them, and workerd's thread
   // go idle (Linux accounts a running thread's CPU time at ticks and context switches).
   await sleep(100);
@@ -106,7 +107,7 @@ async function measureRows(runtime: Runtime, upstream: string, options: BenchOpt
     const answer = await probe(runtime.urls[s.target], s);
     if (answer.status !== 200) throw new Error(`${s.label} answered ${answer.status} to a probe`);
     progress(`warm-up ${s.label} (${options.warmup} s)`);
-    await runLoad(runtime.urls[s.target], s.request(), options.connections, options.warmup);
+    await measure(runtime.urls[s.target], s.request(), options.connections, options.warmup);
   }
   const runs = new Map<string, RunRecord[]>(rows.map((s) => [s.id, []]));
   for (let round = 0; round < options.rounds; round++) {

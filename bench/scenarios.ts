@@ -1,4 +1,4 @@
-import type { LoadRequest } from "./load.ts";
+import type { LoadRequest } from "./load/driver.ts";
 import type { CountedMarker, TargetName } from "./runtime.ts";
 import { BENCH_PROXY_KEY, CREATE_BODY } from "./tenant.ts";
 import { DELAY_HEADER, LIST_DELAY_MS } from "./upstream.ts";
@@ -255,9 +255,3 @@ export const SCENARIOS: readonly Scenario[] = [
     request: () => list(),
   },
 ];
-
-export function scenario(id: ScenarioId): Scenario {
-  const found = SCENARIOS.find((s) => s.id === id);
-  if (!found) throw new Error(`no scenario ${id}`);
-  return found;
-}

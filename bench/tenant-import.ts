@@ -19,21 +19,31 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { startDevStack } from "../dev/stack.ts";
+import { parseCommandLine, positiveNumber } from "../scripts/lib/args.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const { values } = parseArgs({
+const CLI = {
+  command: "npm run bench:tenants-import --",
+  usage: `usage: npm run bench:tenants-import -- [--tenants N] [--changed N] [--keep] [--state-in DIR]
+
+Times bulk tenant import and export with the real CLI against wrangler's local KV state, then serves
+a request as the last tenant. Prints one line per step on stderr and a JSON summary on stdout.
+
+  --tenants N      tenants to generate and import (default 10000)
+  --changed N      tenants changed before the last import (default 100)
+  --keep           leave the state directory
+  --state-in DIR   keep the KV state in DIR (e.g. /dev/shm, to see what the disk costs)`,
   options: {
-    tenants: { type: "string", default: "10000" },
-    changed: { type: "string", default: "100" },
-    keep: { type: "boolean", default: false },
-    /** Keep the local KV state in this directory instead (e.g. /dev/shm, to see what the disk costs). */
+    tenants: { type: "string" },
+    changed: { type: "string" },
+    keep: { type: "boolean" },
     "state-in": { type: "string" },
   },
-});
-const TENANTS = Number(values.tenants);
-const CHANGED = Math.min(TENANTS, Number(values.changed));
+} as const;
+const { values } = parseCommandLine(CLI);
+const TENANTS = positiveNumber(CLI, "--tenants", values.tenants, 10_000, true);
+const CHANGED = Math.min(TENANTS, positiveNumber(CLI, "--changed", values.changed, 100, true));
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 const id = (i: number) => `bench-${String(i).padStart(5, "0")}`;

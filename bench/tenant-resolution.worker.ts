@@ -1,7 +1,7 @@
-import { sha256Hex } from "../src/auth/server-key.ts";
 import { buildRegistry } from "../src/config/load.ts";
 import { KvTenantRegistry, type RegistryLookup } from "../src/tenancy/registry-kv.ts";
 import { hostKvKey, proxyKeyKvKey, tenantKvKey } from "../src/tenancy/registry-layout.ts";
+import { sha256Hex } from "../src/encoding.ts";
 
 /**
  * Bench-only Worker for bench/tenant-resolution.ts: a KV tenant registry of many tenants, resolved

@@ -1,6 +1,7 @@
 import type { Env } from "./env.ts";
 import type { UpstreamTimings } from "./limits.ts";
 import type { AccessLogFields, Logger } from "./log/logger.ts";
+import type { TenantDirectory } from "./tenancy/directory.ts";
 
 /**
  * What the request path needs from the outside world, passed in rather than captured at module scope,
@@ -31,6 +32,8 @@ export interface RequestState {
   readonly log: Logger;
   readonly requestId: string;
   readonly startedAt: number;
+  /** Where this request looks tenants up (tenancy/directory.ts), built once, on first use. */
+  readonly tenants: TenantDirectory;
   access: Omit<AccessLogFields, "request_id" | "method" | "status" | "duration_ms">;
   /**
    * Headers every response to this request carries, errors included: the CORS headers of an allowed

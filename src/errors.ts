@@ -118,3 +118,52 @@ export function errorResponse(err: ProxyError, requestId: string, extraHeaders: 
   });
   return new Response(renderStripeError(err.toBody()), { status: err.status, headers });
 }
+
+/*
+ * The errors more than one stage answers with the same words. Each builds a `ProxyError` from the
+ * closed set above; the messages are part of the contract (SDKs and tests read them).
+ */
+
+/** Stripe's answer to a path or method it does not serve: type invalid_request_error, no code. */
+export function unrecognizedUrl(method: string, path: string): ProxyError {
+  const shown = path.length > 100 ? `${path.slice(0, 100)}...` : path;
+  return new ProxyError("resource_missing", `Unrecognized request URL (${method}: ${shown}).`, { sendCode: false });
+}
+
+/** The two kinds of object a path id names. */
+export type IdentityObject = "verification_session" | "verification_report";
+
+/**
+ * Stripe's 404 for an id that names no object of the kind: `resource_missing` on `id`, with Stripe's
+ * message. Used for every such answer the proxy gives — a malformed id (never forwarded), and for a
+ * browser's session-id operations someone else's session and every upstream 404 alike — so all of
+ * them are rendered by the one error renderer from the same fields and cannot be told apart.
+ * The message quotes the id as the caller sent it (capped; JSON escapes the rest).
+ */
+export function missingObjectError(kind: IdentityObject, id: string): ProxyError {
+  const shown = id.length > 100 ? `${id.slice(0, 100)}...` : id;
+  return new ProxyError("resource_missing", `No such ${kind}: '${shown}'`, { param: "id" });
+}
+
+/** A tenant whose config or secrets cannot serve it: the details go to the log, never to the caller. */
+export function misconfigured(): ProxyError {
+  return new ProxyError(
+    "tenant_misconfigured",
+    "This tenant of the identity proxy is misconfigured. The operator has been notified in the logs.",
+  );
+}
+
+/** The one refusal every unverifiable webhook delivery gets, whatever the cause (Stripe's SDK wording). */
+export function signatureInvalid(): ProxyError {
+  return new ProxyError("signature_invalid", "No signatures found matching the expected signature for payload.");
+}
+
+/** The one answer Stripe gets when an event cannot be queued: a 503, so Stripe redelivers it later. */
+export function queueUnavailable(): ProxyError {
+  return new ProxyError("event_queue_unavailable", "The event could not be queued for delivery; retry later.");
+}
+
+/** A request body over the proxy's limit for its route. */
+export function bodyTooLarge(limit: number): ProxyError {
+  return new ProxyError("body_too_large", `The request body is larger than the proxy's limit of ${limit} bytes.`);
+}

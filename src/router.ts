@@ -1,28 +1,31 @@
 import { type IRequest, Router } from "itty-router";
 import type { Deps, RequestState } from "./deps.ts";
 import type { Env } from "./env.ts";
-import { errorResponse, INTERNAL_ERROR_MESSAGE, ProxyError } from "./errors.ts";
+import { errorResponse, INTERNAL_ERROR_MESSAGE, ProxyError, unrecognizedUrl } from "./errors.ts";
 import { newRequestId } from "./http/request-id.ts";
 import { createLogger, errorFields, parseLogLevel } from "./log/logger.ts";
-import { handlePreflight } from "./auth/preflight.ts";
-import { handleIdentityRequest, unrecognizedUrl } from "./proxy.ts";
-import { handleCachePurge } from "./cache/purge.ts";
-import { handleStripeWebhook } from "./webhooks/stripe-webhook.ts";
+import { handleHealth } from "./routes/health.ts";
+import { handlePreflight } from "./routes/preflight.ts";
+import { handleIdentityRequest } from "./routes/identity.ts";
+import { handleCachePurge } from "./routes/purge.ts";
+import { handleConnectWebhook, handleStripeWebhook } from "./routes/webhooks.ts";
 import { UpstreamFailure } from "./stripe/upstream.ts";
-import { handleConnectWebhook } from "./events/connect-webhook.ts";
-import { handleDeadLetterAdmin } from "./events/admin.ts";
+import { type TenantDirectory, tenantDirectory } from "./tenancy/directory.ts";
+import { handleDeadLetterAdmin } from "./routes/events-admin.ts";
 
 /**
- * The map of the product. Every request gets a request id and one access-log line; every error
- * leaves as a Stripe-shaped body from the closed set in errors.ts, and anything unexpected becomes a
- * generic `internal_error` whose details go only to the (scrubbed) log.
+ * The map of the product: one handler per route family (src/routes/). Each request goes through the
+ * same stages: request id and state (`handleRequest`) → route (the table below) → handler → `catch`
+ * (errors) → `finish` (Request-Id, CORS headers, the one access-log line). Every error leaves as a
+ * Stripe-shaped body from the closed set in errors.ts; anything unexpected becomes a generic
+ * `internal_error` whose details go only to the (scrubbed) log.
  */
 const router = Router<IRequest, [RequestState]>({
   catch: (err, _request, state) => toErrorResponse(err, state),
   finally: [(response: Response, request, state) => finish(response, request, state)],
 });
 
-router.get("/healthz", () => Response.json({ status: "ok" }, { headers: { "Cache-Control": "no-store" } }));
+router.get("/healthz", () => handleHealth());
 // CORS preflights from a tenant's extra browser origins (same-origin pages never send one).
 router.options("*", (request, state) => handlePreflight(request, state));
 // Before the per-tenant route: `connect` is the Connect platform endpoint, never a tenant id.
@@ -81,14 +84,22 @@ function finish(response: Response, request: Request, state: RequestState): Resp
 
 /** Handles one request with explicit dependencies (the Worker passes the real ones, tests fakes). */
 export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext, deps: Deps): Promise<Response> {
+  const log = createLogger(parseLogLevel(env.LOG_LEVEL), deps.logSink, deps.now);
+  const requestId = newRequestId();
+  let tenants: TenantDirectory | undefined;
   const state: RequestState = {
     env,
     ctx,
     deps,
-    log: createLogger(parseLogLevel(env.LOG_LEVEL), deps.logSink, deps.now),
-    requestId: newRequestId(),
+    log,
+    requestId,
     startedAt: deps.now(),
     access: {},
+    // Built on first use: routes that never look a tenant up (health, admin) never read TENANTS.
+    get tenants() {
+      tenants ??= tenantDirectory(env, log, requestId, deps.now);
+      return tenants;
+    },
   };
   try {
     return await router.fetch(request, state);

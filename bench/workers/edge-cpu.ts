@@ -1,4 +1,6 @@
-import { parseTenantConfig, type VerificationPolicy } from "../../src/config/schema.ts";
+import { CPU_CASES, type CpuCase } from "../cpu-cases.ts";
+import { parseTenantConfig } from "../../src/config/schema.ts";
+import type { VerificationPolicy } from "../../src/policy/verification-policy.ts";
 import type { Deps } from "../../src/deps.ts";
 import type { Env } from "../../src/env.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -34,19 +36,6 @@ interface BenchConfig {
 }
 
 type CpuEnv = Env & { BENCH_CONFIG: string };
-
-const CASES = [
-  "create",
-  "create_parse",
-  "create_validate",
-  "create_policy",
-  "create_encode",
-  "create_log",
-  "retrieve",
-  "create_full",
-  "retrieve_full",
-] as const;
-type Case = (typeof CASES)[number];
 
 const discard = (): void => {};
 const CREATE_KEY = operationKey(OPERATIONS.create.method, OPERATIONS.create.openapiPath);
@@ -140,7 +129,7 @@ function createStages(body: string, policy: VerificationPolicy, now: () => numbe
   return encodeForm(outcome.params).length + logCreate(outcome.decisions.join(","), now);
 }
 
-function createStage(kind: Case, p: Prepared, now: () => number): number {
+function createStage(kind: CpuCase, p: Prepared, now: () => number): number {
   switch (kind) {
     case "create_parse": {
       const decoded = parseForm(p.config.createBody);
@@ -231,10 +220,10 @@ async function fullRequest(
 export default {
   async fetch(request, env, ctx): Promise<Response> {
     const url = new URL(request.url);
-    const kind = url.searchParams.get("case") as Case | null;
+    const kind = url.searchParams.get("case") as CpuCase | null;
     const n = Number(url.searchParams.get("n") ?? "1");
-    if (kind === null || !CASES.includes(kind) || !Number.isSafeInteger(n) || n < 0 || n > 1_000_000) {
-      return new Response(`usage: /?case=${CASES.join("|")}&n=N`, { status: 400 });
+    if (kind === null || !CPU_CASES.includes(kind) || !Number.isSafeInteger(n) || n < 0 || n > 1_000_000) {
+      return new Response(`usage: /?case=${CPU_CASES.join("|")}&n=N`, { status: 400 });
     }
     const p = prepare(env);
     // The full cases would bump the tenant's list-cache marker in KV on every create; the pure cost

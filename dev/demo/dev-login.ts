@@ -1,9 +1,8 @@
 import type { RequestState } from "../../src/deps.ts";
-import { ProxyError } from "../../src/errors.ts";
+import { misconfigured, ProxyError } from "../../src/errors.ts";
 import { checkBrowserOrigin, originRefusalMessage } from "../../src/auth/origin.ts";
 import { readBoundedText } from "../../src/http/read-body.ts";
-import { tenantDirectory } from "../../src/tenancy/directory.ts";
-import { jwtSecretSource, misconfigured, requireTenantSecret } from "../../src/tenancy/tenant-secrets.ts";
+import { jwtSecretSource, requireTenantSecret } from "../../src/tenancy/tenant-secrets.ts";
 import { DEV_LOGIN_ISSUER, DEV_USER_PATTERN, mintDevToken } from "./dev-token.ts";
 
 /** The API path the demo page calls: the tenant serving it on this host is the one tokens are for. */
@@ -40,7 +39,7 @@ function requestedUser(text: string): string {
  */
 export async function handleDevLogin(request: Request, state: RequestState): Promise<Response> {
   const url = new URL(request.url);
-  const found = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).findByHost(url.host, DEMO_API_PATH);
+  const found = await state.tenants.findByHost(url.host, DEMO_API_PATH);
   if (!found)
     throw new ProxyError("resource_missing", "No tenant serves browser callers on this host, so there is nobody to sign in to.");
   const tenant = found.entry.tenant;

@@ -3,6 +3,7 @@
  * tenant's shared secret, exactly what `src/auth/browser-jwt.ts` verifies. Signed with WebCrypto: a
  * dozen lines, where jose's `SignJWT` would add JWS signing code to the dev entry's bundle.
  */
+import { bytesToBase64Url } from "../../src/encoding.ts";
 
 /**
  * The dev login is an identity provider of its own: it signs only with this issuer, and only for a
@@ -31,14 +32,8 @@ export interface DevToken {
   expiresAt: number;
 }
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 function jsonSegment(value: Record<string, unknown>): string {
-  return base64url(new TextEncoder().encode(JSON.stringify(value)));
+  return bytesToBase64Url(new TextEncoder().encode(JSON.stringify(value)));
 }
 
 /** Signs `{<subject claim>, iss, aud, iat, exp}` with HS256 under `secret` (the raw bytes of the tenant's binding). */
@@ -49,5 +44,5 @@ export async function mintDevToken(claims: DevTokenClaims, secret: Uint8Array, n
   const signingInput = `${jsonSegment({ alg: "HS256", typ: "JWT" })}.${jsonSegment(payload)}`;
   const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const signature = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(signingInput));
-  return { token: `${signingInput}.${base64url(new Uint8Array(signature))}`, expiresAt };
+  return { token: `${signingInput}.${bytesToBase64Url(new Uint8Array(signature))}`, expiresAt };
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run events -- dlq list|replay`: the operator CLI for dead letters (docs/events.md). It talks
- * to the Worker's admin endpoint (src/events/admin.ts) with the EVENTS_ADMIN_KEY secret, so the
+ * to the Worker's admin endpoint (src/routes/events-admin.ts) with the EVENTS_ADMIN_KEY secret, so the
  * same command works against `npm start` / `wrangler dev` and a deployment.
  */
 import { parseArgs } from "node:util";

@@ -18,6 +18,7 @@ import { accountOf, hostsOf, isObject, keysOf, parseJson, prefixOf } from "./reg
 import type { KvChange, RegistryReader } from "./registry-store.ts";
 import { registrySecretKinds } from "../../src/tenancy/secret-kinds.ts";
 import { reachKvKey, sealedKeyFingerprint } from "./stripe-reach-index.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 /**
  * Bulk planning for `tenants import`: the whole registry brought to a file of tenant configs, the
@@ -84,11 +85,6 @@ export interface ImportOptions {
   progress?: (line: string) => void;
 }
 
-export async function sha256HexOf(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 const REGISTRY_PREFIXES = [TENANT_PREFIX, HOST_PREFIX, KEY_PREFIX, STRIPE_REACH_PREFIX, ACCOUNT_PREFIX, SECRET_PREFIX];
 const INDEX_PREFIXES = [HOST_PREFIX, KEY_PREFIX, STRIPE_REACH_PREFIX, ACCOUNT_PREFIX];
 
@@ -118,7 +114,7 @@ export async function readHashes(
   const values = new Map<string, string>();
   if (toRead.length > 0) for (const [key, value] of await reader.getMany(toRead)) if (value !== null) values.set(key, value);
   const unhashed = [...values].filter(([key]) => !hashes.has(key));
-  const computed = await Promise.all(unhashed.map(([, value]) => sha256HexOf(value)));
+  const computed = await Promise.all(unhashed.map(([, value]) => sha256Hex(value)));
   for (const [i, [key]] of unhashed.entries()) hashes.set(key, computed[i] ?? "");
   // A secret without a recorded hash still exists: its hash is unknown, never equal to a new one.
   for (const [key, hash] of listed)
@@ -284,7 +280,7 @@ export async function planImport(
   const deletes: KvChange[] = [];
   const expected = new Map<string, string | null>();
   // Hashed in parallel: 30,000 sequential digests cost seconds.
-  const desiredHashes = await Promise.all([...desired.values()].map(sha256HexOf));
+  const desiredHashes = await Promise.all([...desired.values()].map(sha256Hex));
   let n = 0;
   for (const [key, value] of desired) {
     const before = current.get(key);

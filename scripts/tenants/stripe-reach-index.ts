@@ -1,5 +1,4 @@
-import { sha256Hex } from "../../src/auth/server-key.ts";
-import { findSharedStripeCredentials, stripeReachOf } from "../lib/tenant-checks.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 import type { ConfigIssue } from "../../src/config/schema.ts";
 import { parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
 import {
@@ -9,6 +8,7 @@ import {
   stripeReachKvKey,
   tenantKvKey,
 } from "../../src/tenancy/registry-layout.ts";
+import { findSharedStripeCredentials, stripeReachOf } from "../lib/tenant-checks.ts";
 import type { KvChange, RegistryReader } from "./registry-store.ts";
 
 /**

@@ -1,9 +1,9 @@
 import type { TenantRecord } from "../config/load.ts";
 import type { BrowserAuthConfig, TenantConfig } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
-import { ProxyError } from "../errors.ts";
+import { misconfigured, ProxyError } from "../errors.ts";
 import type { TenantDirectory } from "../tenancy/directory.ts";
-import { jwtSecretSource, misconfigured, requireTenantSecret } from "../tenancy/tenant-secrets.ts";
+import { jwtSecretSource, requireTenantSecret } from "../tenancy/tenant-secrets.ts";
 import { type TokenRejection, type VerificationKey, verifyBrowserToken } from "./browser-jwt.ts";
 import { type BrowserIdentity, browserOperationsFor } from "./browser-params.ts";
 import { remoteJwks } from "./jwks.ts";
@@ -100,8 +100,8 @@ async function endUser(
  * Identifies a browser caller: the tenant whose host (exactly, with port) and path prefix serve the
  * request, then the origin rules, then the end user per the tenant's `auth`. Returns undefined when
  * no tenant serves this host and path. Throws 401 when the tenant takes no browser callers or the
- * token fails, 403 `origin_not_allowed` for cross-site requests. `healthy` turns a tenant record into
- * its config or throws `tenant_misconfigured`.
+ * token fails, 403 `origin_not_allowed` for cross-site requests. `healthy` is told the tenant found
+ * (the caller records it) and turns its record into its config or throws `tenant_misconfigured`.
  *
  * When the request comes from an allowed cross-origin page, the CORS headers are put on
  * `state.responseHeaders` before the token is checked, so that page can read a 401 too.
@@ -117,7 +117,6 @@ export async function identifyBrowserCaller(
   const found = await directory.findByHost(url.host, url.pathname);
   if (!found) return undefined;
   const tenant = found.entry.tenant;
-  state.access.tenant = tenant.id;
   const config = healthy(tenant);
   const browser = config.browser;
   if (!browser) {

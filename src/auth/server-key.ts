@@ -1,16 +1,9 @@
 import type { KeyEntry } from "../config/load.ts";
 import type { TenantDirectory } from "../tenancy/directory.ts";
+import { bytesToBase64Url, sha256Hex } from "../encoding.ts";
 
 /** Proxy keys carry at least 32 random bytes (43 base64url characters) after `iek_`. */
 const PROXY_KEY = /^iek_[A-Za-z0-9_-]{43,256}$/;
-
-/** Lowercase hex SHA-256 of a string's UTF-8 bytes. */
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
-  let out = "";
-  for (const b of digest) out += b.toString(16).padStart(2, "0");
-  return out;
-}
 
 /**
  * Finds the tenant a proxy key belongs to. Only the key's SHA-256 is compared (the config stores no
@@ -24,9 +17,6 @@ export async function lookupProxyKey(directory: TenantDirectory, key: string): P
 /** Issues a new proxy key: `iek_` + 32 random bytes base64url. Returns the key and its hash. */
 export async function issueProxyKey(): Promise<{ key: string; sha256: string }> {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const key = `iek_${btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "")}`;
+  const key = `iek_${bytesToBase64Url(bytes)}`;
   return { key, sha256: await sha256Hex(key) };
 }

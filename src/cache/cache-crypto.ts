@@ -5,6 +5,7 @@
  * copied to another key (another query, tenant or generation) fails to open. Nothing here throws on
  * bad input from KV: a value that does not open is a cache miss.
  */
+import { base64UrlToBytes, bytesToHex } from "../encoding.ts";
 
 /** A list response as cached: the exact bytes served, when they were fetched, and Stripe's version header. */
 export interface CachedList {
@@ -37,8 +38,7 @@ export async function importMasterKey(value: unknown): Promise<MasterKeyResult> 
   if (typeof value !== "string" || value.trim() === "") return { ok: false, reason: "CACHE_ENCRYPTION_KEY is not set" };
   let raw: Uint8Array;
   try {
-    const b64 = value.trim().replace(/-/g, "+").replace(/_/g, "/");
-    raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    raw = base64UrlToBytes(value.trim());
   } catch {
     return { ok: false, reason: "CACHE_ENCRYPTION_KEY is not base64" };
   }
@@ -67,9 +67,7 @@ export async function masterKeyId(master: CryptoKey): Promise<string> {
   const bits = new Uint8Array(
     await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: KEY_ID_SALT, info: new Uint8Array() }, master, 64),
   );
-  let hex = "";
-  for (const b of bits) hex += b.toString(16).padStart(2, "0");
-  return hex;
+  return bytesToHex(bits);
 }
 
 function additionalData(kvKey: string): Uint8Array {

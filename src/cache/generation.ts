@@ -1,4 +1,5 @@
 import { INITIAL_GENERATION } from "./constants.ts";
+import { bytesToHex } from "../encoding.ts";
 
 /**
  * Generation markers: `{ms since epoch, base36, 10 chars}.{sequence, base36, 4 chars}.{8 random hex}`.
@@ -38,7 +39,6 @@ export function nextGeneration(current: string, nowMs: number, random: Uint8Arra
     ms += 1;
     seq = 0;
   }
-  let hex = "";
-  for (const b of random.subarray(0, 4)) hex += b.toString(16).padStart(2, "0");
+  const hex = bytesToHex(random.subarray(0, 4));
   return `${ms.toString(36).padStart(10, "0")}.${seq.toString(36).padStart(4, "0")}.${hex.padEnd(8, "0")}`;
 }

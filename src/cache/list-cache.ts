@@ -1,4 +1,4 @@
-import { sha256Hex } from "../auth/server-key.ts";
+import { sha256Hex } from "../encoding.ts";
 import type { RequestState } from "../deps.ts";
 import { errorFields } from "../log/logger.ts";
 import type { Params } from "../stripe/form-codec.ts";
@@ -27,6 +27,14 @@ import { canonicalListQuery, listKeyMaterial, listKvKey } from "./list-key.ts";
 
 export type CacheResult = "HIT" | "MISS" | "STALE" | "BYPASS";
 
+/** The caller's response and, for the access log, how the cache answered. */
+export interface ListAnswer {
+  response: Response;
+  cache: CacheResult;
+  /** Stripe's status of the answer this request shared with another one in flight (it called no upstream itself). */
+  joinedStatus?: number;
+}
+
 /** What the list cache needs to know about one list request. */
 export interface ListCacheInput {
   tenant: string;
@@ -51,13 +59,13 @@ export interface ListCacheInput {
  * runs in `waitUntil`. Lists with `expand`, browser callers, `Cache-Control: no-cache|no-store`, a
  * missing or invalid CACHE_ENCRYPTION_KEY and an unreadable generation marker BYPASS (no-cache still
  * stores the fresh answer). KV errors never fail the request: they are logged and the list comes from
- * upstream. Every response carries `X-Cache` and `Age`, and the result goes to the access log.
+ * upstream. Every response carries `X-Cache` and `Age`; the result is returned for the access log.
  */
 export async function listThroughCache(
   input: ListCacheInput,
   state: RequestState,
   fetchList: () => Promise<Response>,
-): Promise<Response> {
+): Promise<ListAnswer> {
   const plan = await planLookup(input, state);
   if (plan.kind === "bypass") {
     const fetched = await fetchShared(undefined, fetchList, state);
@@ -198,7 +206,6 @@ async function fetchShared(
   if (pending) {
     const fetched = await joinInflight(pending);
     if (fetched) {
-      state.access.upstream_status = fetched.status;
       // A copy: each response owns its body bytes.
       return { ...fetched, body: fetched.body.slice(), shared: true };
     }
@@ -292,8 +299,7 @@ async function refreshInBackground(plan: CachePlan, fetchList: () => Promise<Res
  * The caller's response. Cached answers replay the body and Stripe-Version, with the proxy's own
  * Request-Id (no Stripe request served them), set here so the router need not re-wrap the response.
  */
-function respond(list: CachedList | FetchedList, result: CacheResult, state: RequestState): Response {
-  state.access.cache = result;
+function respond(list: CachedList | Shared, result: CacheResult, state: RequestState): ListAnswer {
   const headers = new Headers("headers" in list ? list.headers : undefined);
   if (!("headers" in list)) {
     headers.set("Content-Type", "application/json");
@@ -307,7 +313,8 @@ function respond(list: CachedList | FetchedList, result: CacheResult, state: Req
     String(result === "HIT" || result === "STALE" ? Math.max(0, Math.floor((state.deps.now() - list.storedAt) / 1000)) : 0),
   );
   const status = "status" in list ? list.status : 200;
-  return new Response(list.body, { status, headers });
+  const response = new Response(list.body, { status, headers });
+  return "shared" in list && list.shared ? { response, cache: result, joinedStatus: list.status } : { response, cache: result };
 }
 
 type MasterKey = { ok: true; key: CryptoKey; id: string } | { ok: false; reason: string };

@@ -1,4 +1,4 @@
-import { sha256Hex } from "../auth/server-key.ts";
+import { sha256Hex } from "../encoding.ts";
 import type { ParamValue, Params } from "../stripe/form-codec.ts";
 import { CACHE_FORMAT_VERSION, KV_PREFIX, STRIPE_DEFAULT_LIST_LIMIT } from "./constants.ts";
 

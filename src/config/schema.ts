@@ -1,8 +1,9 @@
 import * as v from "valibot";
-import { checkReturnUrl, LOCAL_HTTP_HOSTS, parseAllowListEntry } from "../policy/return-url.ts";
+import { LOCAL_HTTP_HOSTS } from "../policy/return-url.ts";
+import { VerificationSchema } from "../policy/verification-policy.ts";
 import { ANY_VERSION, STRIPE_VERSION } from "../stripe/api-version.ts";
 import { OPERATION_NAMES } from "../stripe/operations.ts";
-import { deliveryUrlProblem, IDENTITY_EVENT_TYPES } from "../events/events-config.ts";
+import { deliveryUrlProblem, IDENTITY_EVENT_TYPES } from "../events/delivery-rules.ts";
 
 /**
  * The tenant config contract (v1): one schema, used by the Worker at run time, by `npm run
@@ -30,9 +31,6 @@ const PathPrefix = v.pipe(
 );
 
 const Operation = v.picklist(OPERATION_NAMES);
-
-const SessionType = v.picklist(["document", "id_number"]);
-const DocumentType = v.picklist(["driving_license", "id_card", "passport"]);
 
 /** `"kv"`: the secret is sealed in the tenant registry under the Worker's TENANT_KEK (docs/tenants.md). */
 const RegistryRef = v.picklist(["kv"], 'must be "kv" (the secret sealed in the tenant registry)');
@@ -82,48 +80,6 @@ const StripeSettings = v.pipe(
       'set at most one of webhook_secret (the name of the Worker secret holding it) and webhook_secret_ref ("kv")',
     ),
     ["webhook_secret"],
-  ),
-);
-
-/**
- * A `return_urls` entry: the policy matches scheme, host and port exactly and uses the path as a
- * prefix, so the entry itself must be canonical, https (http only for local hosts), without userinfo,
- * query or fragment. The same reader the policy uses decides, so config and run time never disagree.
- */
-const ReturnUrlEntry = v.pipe(
-  v.string(),
-  v.url("must be an absolute URL"),
-  v.check(
-    (entry) => parseAllowListEntry(entry).ok,
-    (issue) => {
-      const read = typeof issue.input === "string" ? parseAllowListEntry(issue.input) : undefined;
-      return read && !read.ok ? read.problem : "must be an absolute https URL";
-    },
-  ),
-);
-
-const Verification = v.pipe(
-  v.strictObject({
-    session_types: v.pipe(v.array(SessionType), v.minLength(1, "must allow at least one session type")),
-    allowed_document_types: v.optional(v.pipe(v.array(DocumentType), v.minLength(1, "must allow at least one document type")), [
-      "driving_license",
-      "id_card",
-      "passport",
-    ]),
-    require_live_capture: v.optional(v.boolean(), false),
-    require_matching_selfie: v.optional(v.boolean(), false),
-    require_id_number: v.optional(v.boolean(), false),
-    verification_flows: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []),
-    return_urls: v.optional(v.array(ReturnUrlEntry), []),
-    default_return_url: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"))),
-  }),
-  v.forward(
-    v.partialCheck(
-      [["return_urls"], ["default_return_url"]],
-      (input) => input.default_return_url === undefined || checkReturnUrl(input.default_return_url, input.return_urls).ok,
-      "must match an entry of return_urls (it is checked like a caller's return_url)",
-    ),
-    ["default_return_url"],
   ),
 );
 
@@ -208,7 +164,7 @@ export const TenantConfigSchema = v.strictObject({
   hosts: v.optional(v.array(Host), []),
   path_prefix: v.optional(PathPrefix),
   stripe: StripeSettings,
-  verification: Verification,
+  verification: VerificationSchema,
   browser: v.optional(Browser),
   server_keys: v.optional(v.array(ServerKey), []),
   cache: v.optional(Cache, { list_ttl_seconds: 60 }),
@@ -218,7 +174,6 @@ export const TenantConfigSchema = v.strictObject({
 export type TenantConfig = v.InferOutput<typeof TenantConfigSchema>;
 export type TenantConfigInput = v.InferInput<typeof TenantConfigSchema>;
 export type BrowserAuthConfig = v.InferOutput<typeof BrowserAuth>;
-export type VerificationPolicy = v.InferOutput<typeof Verification>;
 
 export const TenantsSchema = v.record(TenantIdSchema, TenantConfigSchema);
 

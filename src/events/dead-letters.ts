@@ -3,7 +3,7 @@ import { deriveTenantKey, importMasterKey } from "../cache/cache-crypto.ts";
 import type { Deps } from "../deps.ts";
 import type { Env } from "../env.ts";
 import { createLogger, errorFields, parseLogLevel } from "../log/logger.ts";
-import { base64ToBytes, bytesToBase64 } from "../tenancy/key-encryption.ts";
+import { base64ToBytes, bytesToBase64 } from "../encoding.ts";
 import { type EventMessage, EventMessageSchema } from "./event-message.ts";
 
 /**

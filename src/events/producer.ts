@@ -1,14 +1,9 @@
 import type { TenantConfig } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
-import { ProxyError } from "../errors.ts";
+import { queueUnavailable } from "../errors.ts";
 import { errorFields } from "../log/logger.ts";
 import { eventMessage, type StripeEventFacts } from "./event-message.ts";
 import { wantsEventType } from "./events-config.ts";
-
-/** The one answer Stripe gets when an event cannot be queued: a 503, so Stripe redelivers it later. */
-export function queueUnavailable(): ProxyError {
-  return new ProxyError("event_queue_unavailable", "The event could not be queued for delivery; retry later.");
-}
 
 /**
  * Puts a verified Stripe event on the `EVENTS` queue for one tenant, when the tenant has an `events`

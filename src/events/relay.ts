@@ -1,5 +1,4 @@
 import type { RequestState } from "../deps.ts";
-import { tenantDirectory } from "../tenancy/directory.ts";
 import { parseStripeEvent } from "./event-message.ts";
 import { enqueueTenantEvent } from "./producer.ts";
 
@@ -12,7 +11,7 @@ import { enqueueTenantEvent } from "./producer.ts";
 export async function relayTenantEvent(tenantId: string, payload: string, state: RequestState): Promise<void> {
   const event = parseStripeEvent(payload);
   if (!event) return;
-  const tenant = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).get(tenantId);
+  const tenant = await state.tenants.get(tenantId);
   if (!tenant?.ok) return;
   await enqueueTenantEvent(tenantId, tenant.config, event, state);
 }

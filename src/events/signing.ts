@@ -3,7 +3,7 @@
  * verifies them: `webhook-signature: v1,<base64 HMAC-SHA256>` keyed with the base64-decoded part of
  * the `whsec_…` secret, over `"{webhook-id}.{webhook-timestamp}.{body}"`. WebCrypto only.
  */
-import { base64ToBytes, bytesToBase64 } from "../tenancy/key-encryption.ts";
+import { base64ToBytes, bytesToBase64 } from "../encoding.ts";
 
 const SECRET_PREFIX = "whsec_";
 /** The spec's bounds on the decoded secret: shorter is guessable, longer is pointless for HMAC-SHA256. */

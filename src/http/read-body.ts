@@ -1,4 +1,4 @@
-import { ProxyError } from "../errors.ts";
+import { bodyTooLarge, ProxyError } from "../errors.ts";
 
 /**
  * Reads a request body as UTF-8 text, counting the bytes as they stream in: a missing or lying
@@ -11,7 +11,7 @@ export async function readBoundedText(
   declaredLength: string | null,
   limit: number,
 ): Promise<string> {
-  if (declaredLength !== null && /^\d+$/.test(declaredLength) && Number(declaredLength) > limit) throw tooLarge(limit);
+  if (declaredLength !== null && /^\d+$/.test(declaredLength) && Number(declaredLength) > limit) throw bodyTooLarge(limit);
   if (body === null) return "";
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -30,7 +30,7 @@ export async function readBoundedText(
     total += value.byteLength;
     if (total > limit) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
+      throw bodyTooLarge(limit);
     }
     chunks.push(value);
   }
@@ -45,8 +45,4 @@ export async function readBoundedText(
   } catch {
     throw new ProxyError("parameter_invalid", "The request body is not valid UTF-8.");
   }
-}
-
-function tooLarge(limit: number): ProxyError {
-  return new ProxyError("body_too_large", `The request body is larger than the proxy's limit of ${limit} bytes.`);
 }

@@ -1,10 +1,7 @@
-import type { VerificationPolicy } from "../config/schema.ts";
+import { DOCUMENT_TYPES, type VerificationPolicy } from "./verification-policy.ts";
 import { bracketPath, emptyParams, type ParamValue, type Params } from "../stripe/form-codec.ts";
 import { canonicalBoolean } from "../stripe/validate-params.ts";
 import { invalid, type PolicyRefusal, violation } from "./refusal.ts";
-
-/** The document types Stripe documents for `options[document][allowed_types]`. */
-export const DOCUMENT_TYPES = ["driving_license", "id_card", "passport"] as const;
 
 /** The checks a tenant can require; each is a boolean under `options[document]`. */
 export const REQUIREMENTS = ["require_id_number", "require_live_capture", "require_matching_selfie"] as const;

@@ -1,4 +1,4 @@
-import type { VerificationPolicy } from "../config/schema.ts";
+import type { VerificationPolicy } from "./verification-policy.ts";
 import { emptyParams, type ParamValue, type Params } from "../stripe/form-codec.ts";
 import { enforceDocumentOptions } from "./document-options.ts";
 import { invalid, type PolicyRefusal, violation } from "./refusal.ts";

@@ -1,10 +1,6 @@
-import type { VerificationPolicy } from "../config/schema.ts";
+import { SESSION_TYPES, type SessionType, type VerificationPolicy } from "./verification-policy.ts";
 import type { ParamValue } from "../stripe/form-codec.ts";
 import { invalid, type PolicyRefusal, violation } from "./refusal.ts";
-
-/** The session types Stripe documents. `type` bypasses Stripe's own enum validation, so we hold it here. */
-export const SESSION_TYPES = ["document", "id_number"] as const;
-export type SessionType = (typeof SESSION_TYPES)[number];
 
 function isSessionType(value: string): value is SessionType {
   return (SESSION_TYPES as readonly string[]).includes(value);

@@ -1,5 +1,6 @@
 import { ProxyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { bytesToHex, sha256 } from "../encoding.ts";
 
 /**
  * Per-caller rate limits with the Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml).
@@ -31,10 +32,7 @@ export function readRateLimiter(value: unknown): RateLimiter | undefined {
 }
 
 async function sha256Prefix(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
-  let out = "";
-  for (const b of digest.subarray(0, 16)) out += b.toString(16).padStart(2, "0");
-  return out;
+  return bytesToHex((await sha256(value)).subarray(0, 16));
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { sha256Hex } from "../auth/server-key.ts";
+import { base64ToBytes, bytesToBase64, sha256Hex } from "../encoding.ts";
 import type { SecretPurpose } from "./secret-kinds.ts";
 
 /**
@@ -61,19 +61,6 @@ export class SecretOpenError extends Error {
     this.name = "SecretOpenError";
     this.reason = reason;
   }
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-export function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 import type { BrowserAuthConfig, TenantConfig } from "../config/schema.ts";
 import { type Env, readBinding } from "../env.ts";
-import { INTERNAL_ERROR_MESSAGE, ProxyError } from "../errors.ts";
+import { INTERNAL_ERROR_MESSAGE, misconfigured, ProxyError } from "../errors.ts";
 import { errorFields, type Logger } from "../log/logger.ts";
 import { storedSecret, storedSecretFailureDetail } from "./registry-secrets.ts";
 import { SECRET_KIND_INFO, type SecretSource } from "./secret-kinds.ts";
@@ -110,11 +110,4 @@ export async function tenantSecretKey(
     throw misconfigured();
   }
   return key;
-}
-
-export function misconfigured(): ProxyError {
-  return new ProxyError(
-    "tenant_misconfigured",
-    "This tenant of the identity proxy is misconfigured. The operator has been notified in the logs.",
-  );
 }

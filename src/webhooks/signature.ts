@@ -5,6 +5,7 @@
  * schemes (`v0`, test-only) are ignored. Comparison is constant time, and the timestamp must be within
  * the tolerance of now, in either direction, so an old signed delivery cannot be replayed later.
  */
+import { constantTimeEqual, hexToBytes } from "../encoding.ts";
 
 /** Stripe's default tolerance, as in its SDKs. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -48,26 +49,12 @@ export function parseSignatureHeader(header: string): SignatureHeader | undefine
       if (timestampText !== undefined || !TIMESTAMP.test(value)) return undefined;
       timestampText = value;
     } else if (name === "v1" && v1.length < MAX_SIGNATURES) {
-      const bytes = hexToBytes(value);
+      // A v1 signature is 32 bytes (64 hex digits); anything else is skipped, never compared.
+      const bytes = value.length === 64 ? hexToBytes(value) : undefined;
       if (bytes) v1.push(bytes);
     }
   }
   return timestampText === undefined ? undefined : { timestamp: Number(timestampText), timestampText, v1 };
-}
-
-function hexToBytes(hex: string): Uint8Array | undefined {
-  if (hex.length !== 64 || !/^[0-9a-fA-F]+$/.test(hex)) return undefined;
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-/** Compares two byte strings in time that depends only on their lengths. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  let diff = 0;
-  for (let i = 0; i < a.byteLength; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
 }
 
 /** HMAC-SHA256(secret, "{timestamp}.{payload}"), as Stripe computes it (`timestamp` as sent in `t`). */

@@ -6,11 +6,11 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env as workerEnv } from "cloudflare:workers";
 import { createStripeStub } from "../../dev/stub/app.ts";
-import { sha256Hex } from "../../src/auth/server-key.ts";
 import type { Deps } from "../../src/deps.ts";
 import type { Env } from "../../src/env.ts";
 import type { UpstreamTimings } from "../../src/limits.ts";
 import { handleRequest } from "../../src/router.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 export const PROXY_KEYS = {
   acme: `iek_test_fake_acme_${"A".repeat(43)}`,

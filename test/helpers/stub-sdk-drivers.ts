@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import Stripe from "stripe";
+import type { Json } from "./json.ts";
 
 // stripe-v12's type declarations augment the ambient `stripe` module and would clash with stripe 23's:
 // load it untyped (the driver below is the only place that touches it).
@@ -18,9 +19,6 @@ const require = createRequire(import.meta.url);
 const StripeV12 = require("stripe-v12") as unknown;
 /** The version stripe-node 23 pins (a runtime static its types do not declare). */
 const NODE23_VERSION = (Stripe as unknown as { API_VERSION: string }).API_VERSION;
-
-// biome-ignore lint/suspicious/noExplicitAny: Stripe JSON as an SDK returned it; tests read what they assert.
-export type Json = any;
 
 export type SdkOp =
   | "create"

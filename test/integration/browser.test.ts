@@ -22,9 +22,7 @@ import {
   testTenants,
 } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are Stripe JSON, read field by field in assertions.
-type Json = Record<string, any>;
+import type { Json } from "../helpers/json.ts";
 
 const logs = useLogCapture({ secrets: SECRETS });
 let h: Harness;

@@ -18,9 +18,7 @@ import { matchOperation } from "../../src/stripe/operations.ts";
 import { operationKey, validateParams } from "../../src/stripe/validate-params.ts";
 import { ACME_HOST, createHarness, type Harness, PROXY_KEYS, SECRETS, STRIPE_KEYS } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are Stripe JSON, read field by field in assertions.
-type Json = Record<string, any>;
+import type { Json } from "../helpers/json.ts";
 
 const logs = useLogCapture({ secrets: SECRETS });
 

@@ -5,11 +5,11 @@
  */
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/auth/server-key.ts";
 import { resetIsolateCache } from "../../src/cache/isolate-state.ts";
 import type { Env } from "../../src/env.ts";
 import { createHarness, type Harness, type HarnessOptions, PROXY_KEYS, SECRETS, testTenants } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 const SESSIONS = "/v1/identity/verification_sessions";
 const KV = (workerEnv as unknown as Env).LIST_CACHE as KVNamespace;

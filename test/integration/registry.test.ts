@@ -5,8 +5,8 @@
  * is stored sealed and opened per request, and unknown keys cost no KV reads once remembered.
  */
 import { env as workerEnv } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { issueProxyKey, sha256Hex } from "../../src/auth/server-key.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { issueProxyKey } from "../../src/auth/server-key.ts";
 import type { Env } from "../../src/env.ts";
 import { generateKekBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
 import { REGISTRY_CACHE_TTL_MS } from "../../src/tenancy/registry-kv.ts";
@@ -17,8 +17,9 @@ import { signPayload } from "../../dev/stub/webhooks.ts";
 import { type SecretKind, SECRET_KIND_INFO } from "../../src/tenancy/secret-kinds.ts";
 import { browserInit, userToken } from "../helpers/browser.ts";
 import { createHarness, type Harness, PROXY_KEYS, SECRETS, STRIPE_KEYS, testTenants } from "../helpers/harness.ts";
-import { captureLogs, findSecretLeaks } from "../helpers/log-capture.ts";
+import { findSecretLeaks, useLogCapture } from "../helpers/log-capture.ts";
 import { countingBinding, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 const SESSIONS = "/v1/identity/verification_sessions";
 const OWN_STRIPE_KEY = "sk_test_fake_registry_own_key_0123456789";
@@ -29,19 +30,15 @@ const kv = (workerEnv as unknown as Env).TENANT_REGISTRY as KVNamespace;
 const store = new KvNamespaceStore(kv);
 const secrets: string[] = [...SECRETS, OWN_STRIPE_KEY, KEK];
 
-let logs: ReturnType<typeof captureLogs>;
+// Read after each test: tests and describes add the secrets they create.
+const logs = useLogCapture({ secrets: () => secrets });
 let skew = 0;
 let reads: string[];
 let binding: KVNamespace;
 
 beforeEach(() => {
-  logs = captureLogs();
   skew = 0;
   ({ binding, reads } = countingBinding(kv));
-});
-afterEach(() => {
-  logs.restore();
-  logs.assertNoSecrets(secrets);
 });
 
 /** A harness whose Worker sees a fresh registry cache (a new binding object) and a movable clock. */

@@ -10,9 +10,7 @@ import type { FaultSpec } from "../../dev/stub/faults.ts";
 import { ERROR_STATUS } from "../../src/errors.ts";
 import { createHarness, type Harness, PROXY_KEYS, SECRETS } from "../helpers/harness.ts";
 import { type LogCaptureHandle, useLogCapture } from "../helpers/log-capture.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are Stripe JSON, read field by field in assertions.
-type Json = Record<string, any>;
+import type { Json } from "../helpers/json.ts";
 
 const TIGHT = { attemptTimeoutMs: 200, deadlineMs: 1_500, maxRetries: 2, backoffBaseMs: 1, backoffCapMs: 5 };
 const SESSIONS = "/v1/identity/verification_sessions";

@@ -7,7 +7,6 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { signPayload } from "../../dev/stub/webhooks.ts";
-import { sha256Hex } from "../../src/auth/server-key.ts";
 import type { OperationName } from "../../src/stripe/operations.ts";
 import { type BrowserInit, browserInit, userToken } from "../helpers/browser.ts";
 import {
@@ -23,9 +22,8 @@ import {
   WEBHOOK_SECRETS,
 } from "../helpers/harness.ts";
 import { useLogCapture } from "../helpers/log-capture.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are Stripe JSON, read field by field in assertions.
-type Json = Record<string, any>;
+import type { Json } from "../helpers/json.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 const INITECH_HOST = "id.initech.test";
 const INITECH_JWT_SECRET = "test-fake-initech-jwt-secret-0123456789ab";

@@ -4,34 +4,29 @@
  * Stripe's encoding and the pinned version; everything malformed is refused at the edge with a
  * Stripe-shaped error and never forwarded.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { type Harness, createHarness, PROXY_KEYS, SECRETS, STRIPE_KEYS } from "../helpers/harness.ts";
-import { captureLogs } from "../helpers/log-capture.ts";
+import type { Json } from "../helpers/json.ts";
+import { useLogCapture } from "../helpers/log-capture.ts";
 
 let h: Harness;
-let logs: ReturnType<typeof captureLogs>;
-const seenSecrets: string[] = [];
+const logs = useLogCapture({ secrets: SECRETS });
 
 beforeEach(async () => {
-  logs = captureLogs();
   h = await createHarness();
-});
-afterEach(() => {
-  logs.restore();
-  logs.assertNoSecrets([...SECRETS, ...seenSecrets]);
 });
 
 const SESSIONS = "/v1/identity/verification_sessions";
 
-async function json(res: Response): Promise<Record<string, any>> {
-  return (await res.json()) as Record<string, any>;
+async function json(res: Response): Promise<Json> {
+  return (await res.json()) as Json;
 }
 
-async function create(body = "type=document"): Promise<Record<string, any>> {
+async function create(body = "type=document"): Promise<Json> {
   const res = await h.post(SESSIONS, body, { key: PROXY_KEYS.acme });
   expect(res.status).toBe(200);
   const session = await json(res);
-  seenSecrets.push(session.client_secret, session.url);
+  logs.secret(session.client_secret, session.url);
   return session;
 }
 
@@ -66,7 +61,7 @@ describe("server callers reach every operation", () => {
       }),
     });
     expect(res.status).toBe(200);
-    seenSecrets.push((await json(res)).client_secret);
+    logs.secret((await json(res)).client_secret);
     const seen = h.stub.requests.at(-1);
     expect(seen?.headers.contentType).toBe("application/x-www-form-urlencoded");
     expect(seen?.params).toMatchObject({ metadata: { order: "42" }, options: { document: { allowed_types: ["passport"] } } });
@@ -78,7 +73,7 @@ describe("server callers reach every operation", () => {
       headers: { "Idempotency-Key": "order-42-attempt" },
     });
     expect(res.status).toBe(200);
-    seenSecrets.push((await json(res)).client_secret);
+    logs.secret((await json(res)).client_secret);
     expect(h.stub.requests.at(-1)?.headers.idempotencyKey).toBe("order-42-attempt");
     expect(res.headers.get("Idempotency-Key")).toBe("order-42-attempt");
   });
@@ -176,7 +171,7 @@ describe("authentication and tenant selection", () => {
   it("the key selects the tenant, whatever the Host", async () => {
     const res = await h.post(SESSIONS, "type=id_number", { key: PROXY_KEYS.globex, host: "app.acme.test" });
     expect(res.status).toBe(200);
-    seenSecrets.push((await json(res)).client_secret);
+    logs.secret((await json(res)).client_secret);
     expect(h.stub.requests.at(-1)?.headers.apiKey).toBe(STRIPE_KEYS.globex);
   });
 
@@ -218,6 +213,27 @@ describe("authentication and tenant selection", () => {
     expect(bad.status).toBe(500);
     expect((await json(bad)).error.code).toBe("tenant_misconfigured");
     expect((await h2.call(SESSIONS, { key: PROXY_KEYS.acme })).status).toBe(200);
+  });
+
+  it("a TENANTS value that cannot be read answers every caller 500 tenant_misconfigured, whatever its credential", async () => {
+    const h2 = await createHarness({ vars: { TENANTS: "{not json" } });
+    const credentials = [
+      undefined, // none: a browser
+      `Bearer ${PROXY_KEYS.acme}`,
+      "Bearer sk_test_fake_caller_supplied_0123456789", // a Stripe key: refused before any lookup otherwise
+      "Bearer not-a-proxy-key",
+      "Token abc", // malformed
+    ];
+    for (const authorization of credentials) {
+      const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
+      for (const res of [await h2.call(SESSIONS, { headers }), await h2.post("/v1/cache/purge", "", { headers })]) {
+        expect(res.status, authorization).toBe(500);
+        expect((await json(res)).error.code).toBe("tenant_misconfigured");
+      }
+    }
+    expect(h2.stub.requests).toHaveLength(0);
+    expect(logs.records().some((r: any) => r.event === "tenants_config_invalid")).toBe(true);
+    expect((await h2.call("/healthz")).status).toBe(200);
   });
 });
 
@@ -262,7 +278,7 @@ describe("parameters are Stripe's, checked at the edge", () => {
     ]) {
       const res = await h.post(SESSIONS, body, { key: PROXY_KEYS.acme });
       expect(res.status, body).toBe(200);
-      seenSecrets.push((await json(res)).client_secret);
+      logs.secret((await json(res)).client_secret);
       expect(h.stub.requests.at(-1)?.params?.expand, body).toEqual(both);
     }
   });

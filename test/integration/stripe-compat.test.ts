@@ -5,22 +5,22 @@
  * Object.prototype members, and which Idempotency-Key comes back. The bodies the stub receives are
  * read raw, as they went over the wire.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createHarness, type Harness, PROXY_KEYS, SECRETS, testTenants } from "../helpers/harness.ts";
-import { captureLogs } from "../helpers/log-capture.ts";
+import type { Json } from "../helpers/json.ts";
+import { useLogCapture } from "../helpers/log-capture.ts";
 
 const SESSIONS = "/v1/identity/verification_sessions";
 const PINNED = "2026-07-29.dahlia";
 const BETA = "2026-10-28.endive; identity_beta=v1";
 
 let h: Harness;
-let logs: ReturnType<typeof captureLogs>;
 /** Raw upstream bodies, in order. */
 let wire: string[];
-const seenSecrets: string[] = [];
+const logs = useLogCapture({ secrets: SECRETS });
 
 async function harness(apiVersions?: string[]): Promise<Harness> {
-  const tenants = (await testTenants()) as Record<string, any>;
+  const tenants = (await testTenants()) as Json;
   if (apiVersions) tenants.acme.stripe.api_versions = apiVersions;
   wire = [];
   return createHarness({
@@ -33,23 +33,18 @@ async function harness(apiVersions?: string[]): Promise<Harness> {
 }
 
 beforeEach(async () => {
-  logs = captureLogs();
   h = await harness();
 });
-afterEach(() => {
-  logs.restore();
-  logs.assertNoSecrets([...SECRETS, ...seenSecrets]);
-});
 
-async function json(res: Response): Promise<Record<string, any>> {
-  return (await res.json()) as Record<string, any>;
+async function json(res: Response): Promise<Json> {
+  return (await res.json()) as Json;
 }
 
 async function create(body: string, init: { headers?: Record<string, string> } = {}): Promise<Response> {
   const res = await h.post(SESSIONS, body, { key: PROXY_KEYS.acme, ...init });
   if (res.status === 200) {
     const session = await json(res.clone());
-    seenSecrets.push(session.client_secret, session.url);
+    logs.secret(session.client_secret, session.url);
   }
   return res;
 }

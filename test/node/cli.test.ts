@@ -1,53 +1,19 @@
 /**
  * Every project script's command line, as a person meets it: `--help` prints the usage and exits 0;
- * an unknown flag prints one line ending "(see --help)", exits 2 and runs nothing (the load test and
- * the benchmark would otherwise start servers for a minute or more). `npm run tenants` has its own
- * tests (test/node/tenants-cli.test.ts).
+ * an unknown flag prints one line ending "(see --help)", exits 2 and runs nothing. `npm run tenants` has
+ * its own tests (test/node/tenants-cli.test.ts); the tools' (bench, load) are in test/tools/cli.test.ts.
  */
-import { describe, expect, it } from "vitest";
-import { parseOptions } from "../../bench/options.ts";
-import { runScript } from "../helpers/run-script.ts";
+import { describe } from "vitest";
+import { itHasTheCommandLineContract } from "../helpers/run-script.ts";
 
 const SCRIPTS: [script: string, usage: RegExp][] = [
   ["dev/start.ts", /usage: npm start .*--port N/s],
   ["scripts/check-config.ts", /usage: npm run check:config .*Exit codes: 0 valid/s],
   ["scripts/deploy.ts", /usage: npm run deploy -- \[--env NAME\]/],
-  ["scripts/load.ts", /usage: npm run load -- \[--quick\]/],
-  ["bench/run.ts", /usage: npm run bench .*--write +write the report to BENCHMARKS.md/s],
-  ["bench/tenant-resolution.ts", /usage: npm run bench:tenants/],
   ["scripts/gen-openapi.ts", /usage: npm run gen:openapi .*--check/s],
   ["scripts/gen-schema.ts", /usage: npm run schema .*--check/s],
 ];
 
 describe("script command lines", () => {
-  it.each(SCRIPTS)("%s --help prints its usage and exits 0", async (script, usage) => {
-    const r = await runScript(script, ["--help"]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(usage);
-    expect(r.stderr).toBe("");
-  });
-
-  it.each(SCRIPTS)("%s --bogus prints one line, exits 2 and runs nothing", async (script) => {
-    const r = await runScript(script, ["--bogus"]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe("");
-    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/: unknown option --bogus \(see --help\)$/)]);
-  });
-
-  it("a bad value is one line too, not the whole usage", async () => {
-    const r = await runScript("bench/tenant-resolution.ts", ["--tenants", "many"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('npm run bench:tenants --: --tenants needs a positive integer, not "many" (see --help)');
-  });
-});
-
-describe("npm run bench writes BENCHMARKS.md only when asked", () => {
-  it("writes no report by default, BENCHMARKS.md with --write, FILE with --out", () => {
-    expect(parseOptions([]).out).toBeUndefined();
-    expect(parseOptions(["--quick"]).out).toBeUndefined();
-    expect(parseOptions(["--write"]).out).toBe("BENCHMARKS.md");
-    expect(parseOptions(["--out", "x.md"]).out).toBe("x.md");
-    expect(parseOptions(["--render", "r.json"]).out).toBe("BENCHMARKS.md");
-    expect(parseOptions(["--quick", "--rounds", "2"])).toMatchObject({ quick: true, rounds: 2, duration: 0.4 });
-  });
+  itHasTheCommandLineContract(SCRIPTS);
 });

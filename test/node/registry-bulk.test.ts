@@ -5,18 +5,13 @@
  * between plan and apply detected.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  changedSince,
-  type HashListingReader,
-  planImport,
-  sha256HexOf,
-  type TenantEntry,
-} from "../../scripts/tenants/registry-bulk.ts";
+import { changedSince, type HashListingReader, planImport, type TenantEntry } from "../../scripts/tenants/registry-bulk.ts";
 import { accountKvKey, hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
-import { bytesToBase64, importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
+import { importKek, sealSecret } from "../../src/tenancy/key-encryption.ts";
 import { planPut, planSetSecret } from "../../scripts/tenants/registry-ops.ts";
 import { type KvChange, MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
+import { bytesToBase64, sha256Hex } from "../../src/encoding.ts";
 
 /** A tenant with its own host, account and key (so only the collisions a test builds exist). */
 const tenant = (n: number, extra: Parameters<typeof tenantConfig>[0] = {}) =>
@@ -197,7 +192,7 @@ class HashingStore extends MemoryKvStore implements HashListingReader {
   }
   override async apply(changes: readonly KvChange[]) {
     await super.apply(changes);
-    for (const c of changes) if (c.op === "put") this.hashes.set(c.key, await sha256HexOf(c.value));
+    for (const c of changes) if (c.op === "put") this.hashes.set(c.key, await sha256Hex(c.value));
   }
 }
 

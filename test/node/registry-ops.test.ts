@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { bytesToBase64, importKek, openSecret, sealSecret, stripeKeyFingerprint } from "../../src/tenancy/key-encryption.ts";
+import { importKek, openSecret, sealSecret, stripeKeyFingerprint } from "../../src/tenancy/key-encryption.ts";
 import {
   accountKvKey,
   hostKvKey,
@@ -22,6 +22,7 @@ import {
 import { MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { reachKvKey } from "../../scripts/tenants/stripe-reach-index.ts";
 import { fakeHash, seedTenant, tenantConfig } from "../helpers/registry-fixtures.ts";
+import { bytesToBase64 } from "../../src/encoding.ts";
 
 let store: MemoryKvStore;
 const accountOf = (config: unknown): string => String((config as { stripe: { account: string } }).stripe.account);

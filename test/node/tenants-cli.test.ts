@@ -12,13 +12,13 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type CliIo, parseDotenv, runTenantsCli } from "../../scripts/tenants/cli.ts";
 import { formatIssue, formatTenantsFile, parseTenantsFile } from "../../scripts/tenants/tenants-file.ts";
-import { sha256Hex } from "../../src/auth/server-key.ts";
 import { generateKekBase64, parseSealedSecret } from "../../src/tenancy/key-encryption.ts";
 import { KvTenantRegistry } from "../../src/tenancy/registry-kv.ts";
 import { accountKvKey, hostKvKey, proxyKeyKvKey, secretKvKey, tenantKvKey } from "../../src/tenancy/registry-layout.ts";
 import { planPut } from "../../scripts/tenants/registry-ops.ts";
 import { MemoryKvStore } from "../../scripts/tenants/registry-store.ts";
 import { findSecretLeaks } from "../helpers/log-capture.ts";
+import { sha256Hex } from "../../src/encoding.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const STRIPE_KEY = "sk_test_fake_cli_0123456789abcdef";

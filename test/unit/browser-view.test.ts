@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { browserOperationsFor, checkBrowserParams } from "../../src/auth/browser-params.ts";
 import { BROWSER_SESSION_FIELDS, browserSessionView } from "../../src/auth/browser-view.ts";
-import { isOwnedBy, missingObjectError } from "../../src/auth/ownership.ts";
-import { renderStripeError } from "../../src/errors.ts";
+import { isOwnedBy } from "../../src/auth/ownership.ts";
+import { missingObjectError, renderStripeError } from "../../src/errors.ts";
 
 /** A session as Stripe returns it, with every field a browser must not see filled in. */
 const SESSION = {

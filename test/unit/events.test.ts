@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { parseTenantConfig } from "../../src/config/schema.ts";
 import { EVENTS_MAX_RETRIES, RETRY_MAX_DELAY_SECONDS, retryDelaySeconds } from "../../src/events/backoff.ts";
 import { deliveryBody, eventMessage, parseStripeEvent } from "../../src/events/event-message.ts";
-import { deliveryUrlProblem, eventsSecretSource, wantsEventType } from "../../src/events/events-config.ts";
+import { deliveryUrlProblem } from "../../src/events/delivery-rules.ts";
+import { eventsSecretSource, wantsEventType } from "../../src/events/events-config.ts";
 import { signDelivery, signingSecretProblem } from "../../src/events/signing.ts";
 
 const SECRET = `whsec_${btoa("test-fake-events-secret-32-bytes")}`;

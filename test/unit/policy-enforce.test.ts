@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseTenantConfig, type VerificationPolicy } from "../../src/config/schema.ts";
+import { parseTenantConfig } from "../../src/config/schema.ts";
+import type { VerificationPolicy } from "../../src/policy/verification-policy.ts";
 import { enforceSessionPolicy } from "../../src/policy/enforce.ts";
 import type { Params } from "../../src/stripe/form-codec.ts";
 

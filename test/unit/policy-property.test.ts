@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseTenantConfig, type VerificationPolicy } from "../../src/config/schema.ts";
-import { DOCUMENT_TYPES, REQUIREMENTS } from "../../src/policy/document-options.ts";
+import { parseTenantConfig } from "../../src/config/schema.ts";
+import { REQUIREMENTS } from "../../src/policy/document-options.ts";
+import { DOCUMENT_TYPES, type VerificationPolicy } from "../../src/policy/verification-policy.ts";
 import { enforceSessionPolicy } from "../../src/policy/enforce.ts";
 import { checkReturnUrl, parseAllowListEntry } from "../../src/policy/return-url.ts";
 import type { ParamValue, Params } from "../../src/stripe/form-codec.ts";

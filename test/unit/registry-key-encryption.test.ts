@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  bytesToBase64,
   generateKekBase64,
   importKek,
   loadKeks,
@@ -11,6 +10,7 @@ import {
   SecretOpenError,
   sealSecret,
 } from "../../src/tenancy/key-encryption.ts";
+import { bytesToBase64 } from "../../src/encoding.ts";
 
 const STRIPE_KEY = "sk_test_fake_registry_0123456789abcdef";
 const ctx = { tenant: "acme", purpose: "stripe_secret_key" } as const;

@@ -1,12 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { signPayload } from "../../dev/stub/webhooks.ts";
-import {
-  computeSignature,
-  constantTimeEqual,
-  parseSignatureHeader,
-  verifyStripeSignature,
-} from "../../src/webhooks/signature.ts";
+import { computeSignature, parseSignatureHeader, verifyStripeSignature } from "../../src/webhooks/signature.ts";
+import { constantTimeEqual } from "../../src/encoding.ts";
 
 const SECRET = "whsec_test_fake_unit_0123456789";
 const PAYLOAD = '{"id":"evt_1","object":"event","type":"identity.verification_session.verified"}';

@@ -1,8 +1,8 @@
 import type { RequestState } from "../deps.ts";
 import { ProxyError } from "../errors.ts";
-import { identifyCaller } from "../proxy.ts";
-import { DEFAULT_OPERATIONS } from "../stripe/operations.ts";
-import { invalidateTenantLists } from "./invalidation.ts";
+import { mayUse } from "../auth/authorize.ts";
+import { identifyCaller } from "../auth/identify-caller.ts";
+import { invalidateTenantLists } from "../cache/invalidation.ts";
 
 /**
  * `POST /v1/cache/purge`: a server caller clears its own tenant's cached lists (the tenant comes
@@ -14,11 +14,12 @@ import { invalidateTenantLists } from "./invalidation.ts";
 export async function handleCachePurge(request: Request, state: RequestState): Promise<Response> {
   state.access.operation = "cache_purge";
   state.access.route = "/v1/cache/purge";
-  const caller = await identifyCaller(request, state);
+  const caller = await identifyCaller(request, state, (tenant) => {
+    state.access.tenant = tenant;
+  });
   state.access.tenant = caller.tenant.id;
   state.access.role = caller.role;
-  const allowed: readonly string[] = caller.operations ?? DEFAULT_OPERATIONS[caller.role];
-  if (!allowed.includes("list")) {
+  if (!mayUse(caller, "list")) {
     throw new ProxyError(
       "operation_not_allowed",
       `This ${caller.role} key may not purge the list cache for this tenant (it may not list).`,

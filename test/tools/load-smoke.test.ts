@@ -1,10 +1,10 @@
 /**
- * CI's slice of the load test: `scripts/load.ts --quick` against the real `wrangler dev` and the stub
+ * CI's slice of the load test: `bench/load/run.ts --quick` against the real `wrangler dev` and the stub
  * over loopback (~2 000 requests at most, 8 s of load, 80 upstream faults), with every reliability
  * bar checked: no duplicate create, no 500, a Request-Id on every answer, no secret in the output.
  */
 import { expect, it } from "vitest";
-import { formatReport, runLoad } from "../../scripts/load.ts";
+import { formatReport, runLoad } from "../../bench/load/run.ts";
 
 it("a quick mixed load with injected faults meets every reliability bar", async () => {
   const report = await runLoad({ quick: true });

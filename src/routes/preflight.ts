@@ -1,10 +1,8 @@
 import type { RequestState } from "../deps.ts";
-import { ProxyError } from "../errors.ts";
+import { misconfigured, ProxyError } from "../errors.ts";
 import { OPERATIONS, type OperationName } from "../stripe/operations.ts";
-import { tenantDirectory } from "../tenancy/directory.ts";
-import { misconfigured } from "../tenancy/tenant-secrets.ts";
-import { browserOperationsFor } from "./browser-params.ts";
-import { checkPreflight, preflightHeaders } from "./origin.ts";
+import { browserOperationsFor } from "../auth/browser-params.ts";
+import { checkPreflight, preflightHeaders } from "../auth/origin.ts";
 
 /**
  * Answers a CORS preflight (`OPTIONS`) for a tenant that lists extra browser origins. Same-origin
@@ -16,7 +14,7 @@ export async function handlePreflight(request: Request, state: RequestState): Pr
   state.access.role = "browser";
   state.access.operation = "preflight";
   const url = new URL(request.url);
-  const found = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).findByHost(url.host, url.pathname);
+  const found = await state.tenants.findByHost(url.host, url.pathname);
   if (!found?.path.startsWith("/v1/identity/")) {
     throw new ProxyError("resource_missing", "Unrecognized request URL (OPTIONS).");
   }

@@ -1,24 +1,29 @@
 import { invalidateTenantLists } from "../cache/invalidation.ts";
 import { TenantIdSchema } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
-import { ProxyError } from "../errors.ts";
+import { INTERNAL_ERROR_MESSAGE, ProxyError, signatureInvalid } from "../errors.ts";
+import { tenantsForAccount } from "../events/connect-routing.ts";
+import { parseStripeEvent } from "../events/event-message.ts";
+import { enqueueTenantEvent } from "../events/producer.ts";
 import { relayTenantEvent } from "../events/relay.ts";
+import { readBinding } from "../env.ts";
 import { readBoundedText } from "../http/read-body.ts";
-import { tenantDirectory } from "../tenancy/directory.ts";
+import { errorFields } from "../log/logger.ts";
 import { lookupTenantSecret, webhookSecretSource } from "../tenancy/tenant-secrets.ts";
-import { type SignatureFailure, verifyStripeSignature } from "./signature.ts";
+import { type SignatureFailure, verifyStripeSignature } from "../webhooks/signature.ts";
 import * as v from "valibot";
 
 /** Identity events are a few KB; Stripe's largest events are well under this. */
-export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
+const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
 
-/** Events that change a tenant's sessions, and so its cached lists. */
-const INVALIDATING_EVENT_PREFIX = "identity.verification_session.";
+/** Events that change a tenant's sessions, and so its cached lists; the only ones the Connect endpoint relays. */
+const SESSION_EVENT_PREFIX = "identity.verification_session.";
 
-/** The one refusal every unverifiable delivery gets, whatever the cause (Stripe's SDK wording). */
-export function signatureInvalid(): ProxyError {
-  return new ProxyError("signature_invalid", "No signatures found matching the expected signature for payload.");
-}
+/** The binding holding the signing secret of the platform's Connect endpoint in Stripe. */
+const CONNECT_SECRET_BINDING = "STRIPE_CONNECT_WEBHOOK_SECRET";
+
+/** Stripe's acknowledgement of a delivery. */
+const received = () => Response.json({ received: true }, { headers: { "Cache-Control": "no-store" } });
 
 type SecretLookup = { ok: true; secret: string } | { ok: false; detail: string; known: boolean; binding?: string };
 
@@ -63,16 +68,79 @@ export async function handleStripeWebhook(tenantParam: string, request: Request,
 
   const type = eventType(payload);
   if (type === undefined) throw new ProxyError("parameter_invalid", "The webhook payload is not a Stripe event.");
-  if (type.startsWith(INVALIDATING_EVENT_PREFIX)) invalidateTenantLists(tenantParam, state);
+  if (type.startsWith(SESSION_EVENT_PREFIX)) invalidateTenantLists(tenantParam, state);
   else state.log.debug("webhook_ignored", { request_id: state.requestId, tenant: tenantParam, detail: type });
   // Acknowledged only once queued (src/events): a failed send answers 503 and Stripe redelivers.
   await relayTenantEvent(tenantParam, payload, state);
-  return Response.json({ received: true }, { headers: { "Cache-Control": "no-store" } });
+  return received();
+}
+
+/**
+ * `POST /webhooks/stripe/connect`: the one endpoint a Connect platform registers with Stripe for its
+ * connected accounts' events. Verified with STRIPE_CONNECT_WEBHOOK_SECRET (a bad delivery answers the
+ * same 400 as the per-tenant endpoint), then routed by the event's `account` to the tenant whose
+ * `stripe.account` it is: its list cache is invalidated and the event queued for its backend, before
+ * Stripe gets its 200. Events no tenant can take are acknowledged (a retry would not change that)
+ * and logged: no `account` (the platform's own events), an unknown account, or an account that
+ * several tenants name (ambiguous: their caches are invalidated, nothing is relayed, an error is logged).
+ */
+export async function handleConnectWebhook(request: Request, state: RequestState): Promise<Response> {
+  state.access.role = "webhook";
+  state.access.operation = "webhook_connect";
+  state.access.route = "/webhooks/stripe/connect";
+  const payload = await readBoundedText(request.body, request.headers.get("content-length"), MAX_WEBHOOK_BODY_BYTES);
+  const secret = readBinding(state.env, CONNECT_SECRET_BINDING);
+  const verdict = await verifyStripeSignature({
+    payload,
+    header: request.headers.get("stripe-signature"),
+    secret: secret ?? decoySecret(),
+    nowSeconds: Math.floor(state.deps.now() / 1000),
+  });
+  if (secret === undefined) {
+    state.log.error("webhook_secret_missing", { request_id: state.requestId, binding: CONNECT_SECRET_BINDING });
+    throw signatureInvalid();
+  }
+  if (!verdict.ok) {
+    state.log.warn("webhook_refused", { request_id: state.requestId, detail: describeFailure(verdict.reason) });
+    throw signatureInvalid();
+  }
+
+  const event = parseStripeEvent(payload);
+  if (!event) throw new ProxyError("parameter_invalid", "The webhook payload is not a Stripe event.");
+  const fields = { request_id: state.requestId, event_id: event.id, event_type: event.type };
+  if (!event.account || !event.type.startsWith(SESSION_EVENT_PREFIX)) {
+    state.log.debug("webhook_ignored", { ...fields, detail: event.account ? "not an Identity event" : "no account" });
+    return received();
+  }
+  let tenants: Awaited<ReturnType<typeof tenantsForAccount>>;
+  try {
+    tenants = await tenantsForAccount(state.env, state.tenants, event.account);
+  } catch (err) {
+    if (err instanceof ProxyError) throw err;
+    state.log.error("tenant_registry_read_failed", { ...fields, ...errorFields(err) });
+    throw new ProxyError("internal_error", INTERNAL_ERROR_MESSAGE);
+  }
+  const [only] = tenants;
+  if (!only) {
+    state.log.warn("connect_account_unknown", { ...fields, detail: `no tenant has stripe.account ${event.account}` });
+    return received();
+  }
+  for (const tenant of tenants) invalidateTenantLists(tenant.id, state);
+  if (tenants.length > 1) {
+    state.log.error("connect_account_ambiguous", {
+      ...fields,
+      detail: `tenants ${tenants.map((t) => t.id).join(", ")} all have stripe.account ${event.account}; not relayed`,
+    });
+    return received();
+  }
+  state.access.tenant = only.id;
+  await enqueueTenantEvent(only.id, only.config, event, state);
+  return received();
 }
 
 async function webhookSecretFor(tenantParam: string, state: RequestState): Promise<SecretLookup> {
   if (!v.is(TenantIdSchema, tenantParam)) return { ok: false, known: false, detail: "tenant id in the URL is malformed" };
-  const tenant = await tenantDirectory(state.env, state.log, state.requestId, state.deps.now).get(tenantParam);
+  const tenant = await state.tenants.get(tenantParam);
   if (!tenant) return { ok: false, known: false, detail: "no such tenant" };
   if (!tenant.ok) return { ok: false, known: true, detail: "tenant config is invalid" };
   const source = webhookSecretSource(tenant.config);
@@ -84,12 +152,12 @@ async function webhookSecretFor(tenantParam: string, state: RequestState): Promi
 
 let decoy: string | undefined;
 /** A random secret no delivery can match, so refusing an unknown tenant costs what refusing a bad signature does. */
-export function decoySecret(): string {
+function decoySecret(): string {
   decoy ??= `whsec_decoy_${crypto.randomUUID()}`;
   return decoy;
 }
 
-export function describeFailure(reason: SignatureFailure): string {
+function describeFailure(reason: SignatureFailure): string {
   switch (reason) {
     case "missing_header":
       return "no Stripe-Signature header";

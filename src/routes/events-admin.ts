@@ -2,21 +2,15 @@ import * as v from "valibot";
 import { TenantIdSchema } from "../config/schema.ts";
 import type { RequestState } from "../deps.ts";
 import { readBinding } from "../env.ts";
-import { ProxyError } from "../errors.ts";
+import { ProxyError, queueUnavailable, unrecognizedUrl } from "../errors.ts";
 import { errorFields } from "../log/logger.ts";
-import { unrecognizedUrl } from "../proxy.ts";
-import { constantTimeEqual } from "../webhooks/signature.ts";
-import { deadLetterKvKey, deadLetterMessage, listDeadLetters } from "./dead-letters.ts";
-import { queueUnavailable } from "./producer.ts";
+import { deadLetterKvKey, deadLetterMessage, listDeadLetters } from "../events/dead-letters.ts";
+import { constantTimeEqual, sha256 } from "../encoding.ts";
 
 /** Dead letters replayed per call; the CLI calls again while some remain. */
 export const REPLAY_BATCH = 100;
 
 const noStore = { "Cache-Control": "no-store" };
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
 
 /**
  * The operator's dead-letter endpoints (`npm run events -- dlq …`, docs/events.md), authenticated by

@@ -1,0 +1,37 @@
+/**
+ * The tools' command lines (bench/), as test/node/cli.test.ts checks the product's scripts: `--help`
+ * prints the usage and exits 0; an unknown flag prints one line ending "(see --help)", exits 2 and runs
+ * nothing (each of these would otherwise start servers for a minute or more).
+ */
+import { describe, expect, it } from "vitest";
+import { parseOptions } from "../../bench/options.ts";
+import { itHasTheCommandLineContract, runScript } from "../helpers/run-script.ts";
+
+const TOOLS: [script: string, usage: RegExp][] = [
+  ["bench/load/run.ts", /usage: npm run load -- \[--quick\]/],
+  ["bench/run.ts", /usage: npm run bench .*--write +write the report to BENCHMARKS.md/s],
+  ["bench/tenant-resolution.ts", /usage: npm run bench:tenants/],
+  ["bench/tenant-import.ts", /usage: npm run bench:tenants-import -- \[--tenants N\]/],
+  ["bench/events.ts", /usage: npm run bench:events -- \[--events N\]/],
+];
+
+describe("tool command lines", () => {
+  itHasTheCommandLineContract(TOOLS);
+
+  it("a bad value is one line too, not the whole usage", async () => {
+    const r = await runScript("bench/tenant-resolution.ts", ["--tenants", "many"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('npm run bench:tenants --: --tenants needs a positive integer, not "many" (see --help)');
+  });
+});
+
+describe("npm run bench writes BENCHMARKS.md only when asked", () => {
+  it("writes no report by default, BENCHMARKS.md with --write, FILE with --out", () => {
+    expect(parseOptions([]).out).toBeUndefined();
+    expect(parseOptions(["--quick"]).out).toBeUndefined();
+    expect(parseOptions(["--write"]).out).toBe("BENCHMARKS.md");
+    expect(parseOptions(["--out", "x.md"]).out).toBe("x.md");
+    expect(parseOptions(["--render", "r.json"]).out).toBe("BENCHMARKS.md");
+    expect(parseOptions(["--quick", "--rounds", "2"])).toMatchObject({ quick: true, rounds: 2, duration: 0.4 });
+  });
+});
