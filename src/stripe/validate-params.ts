@@ -146,7 +146,7 @@ function check(schema: ParamSchema, value: ParamValue, path: (string | number)[]
       let list: ParamValue[];
       if (Array.isArray(value)) list = value;
       else if (isRecord(value) && Object.keys(value).every((k) => /^\d{1,3}$/.test(k))) {
-        // qs keeps sparse or out-of-order indices as an object; Stripe reads them as a list in index order.
+        // A hash of index-like keys (`a[01]=x`, JSON `{"0": …}`): Stripe reads it as a list in index order.
         list = Object.keys(value)
           .sort((a, b) => Number(a) - Number(b))
           .map((k) => value[k] as ParamValue);

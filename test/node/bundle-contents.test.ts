@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDeployBundle, bundleModules, type DeployBundle } from "../../scripts/lib/bundle.ts";
+import { buildDeployBundle, bundleModules, type DeployBundle, directDependencies } from "../../scripts/lib/bundle.ts";
 
 /** Modules that must never be deployed: the demo page and dev login, registry planning, the config checks. */
 const NOT_PRODUCTION = [/(^|\/)demo\//, /registry-(ops|bulk|store)\.ts$/, /stripe-reach-index\.ts$/, /tenant-checks\.ts$/];
@@ -55,8 +55,11 @@ describe("the production bundle", () => {
     expect(total).toBeLessThanOrEqual(production.rawBytes);
     expect(total).toBeGreaterThan(production.rawBytes * 0.95);
     expect(new Set(production.modules.map((m) => m.name)).size).toBe(production.modules.length);
-    const qs = production.dependencies.find((d) => d.name === "node_modules/qs");
-    expect(qs?.pulledIn).toContain("node_modules/side-channel");
+    // Issue 18: the form codec is the proxy's own; qs and the chain it pulled in are not deployed.
+    expect(production.dependencies.map((d) => d.name)).toEqual(
+      expect.arrayContaining(["node_modules/jose", "node_modules/valibot"]),
+    );
+    expect(production.modules.map((m) => m.name).filter((n) => /qs|side-channel|object-inspect/.test(n))).toEqual([]);
   });
 });
 
@@ -76,6 +79,26 @@ describe("bundleModules", () => {
       { name: "node_modules/@scope/pkg", bytes: 7, files: 2 },
       { name: "src/a.ts", bytes: 5, files: 1 },
       { name: "node_modules/object-inspect", bytes: 1, files: 1 },
+    ]);
+  });
+});
+
+describe("directDependencies", () => {
+  it("charges a package with what only it pulls in, not what another direct import shares", () => {
+    const inputs = {
+      "src/a.ts": { imports: [{ path: "node_modules/qs/lib/index.js" }, { path: "node_modules/jose/x.js" }] },
+      "node_modules/qs/lib/index.js": {
+        imports: [{ path: "node_modules/side-channel/index.js" }, { path: "node_modules/shared/s.js" }],
+      },
+      "node_modules/side-channel/index.js": { imports: [{ path: "node_modules/object-inspect/index.js" }] },
+      "node_modules/object-inspect/index.js": { imports: [] },
+      "node_modules/jose/x.js": { imports: [{ path: "node_modules/shared/s.js" }] },
+      "node_modules/shared/s.js": { imports: [] },
+    };
+    const modules = bundleModules(Object.fromEntries(Object.keys(inputs).map((k, i) => [k, { bytesInOutput: 10 * (i + 1) }])));
+    expect(directDependencies({ inputs, outputs: {} }, modules)).toEqual([
+      { name: "node_modules/qs", pulledIn: ["node_modules/object-inspect", "node_modules/side-channel"], bytes: 20 + 30 + 40 },
+      { name: "node_modules/jose", bytes: 50, pulledIn: [] },
     ]);
   });
 });
