@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildBundles, ROOT, readManifest } from "./build.ts";
 import { CPU_CASES } from "./cpu-cases.ts";
@@ -141,13 +141,13 @@ async function measureAllCpu(runtime: Runtime, options: BenchOptions): Promise<C
 async function publish(results: BenchResults, out: string | undefined, json: string | undefined): Promise<void> {
   process.stdout.write(`${renderSummary(results)}\n`);
   if (out) {
-    const path = join(ROOT, out);
+    const path = resolve(ROOT, out);
     const previous = await readFile(path, "utf8").catch(() => undefined);
     await writeFile(path, formatMarkdown(mergeAnalysis(renderReport(results), previous)));
     progress(`wrote ${out}`);
   }
   if (json) {
-    await writeFile(join(ROOT, json), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(resolve(ROOT, json), `${JSON.stringify(results, null, 2)}\n`);
     progress(`wrote ${json}`);
   }
 }
@@ -164,7 +164,7 @@ function formatMarkdown(text: string): string {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (options.render) {
-    const results = JSON.parse(await readFile(join(ROOT, options.render), "utf8")) as BenchResults;
+    const results = JSON.parse(await readFile(resolve(ROOT, options.render), "utf8")) as BenchResults;
     return publish(results, options.out, undefined);
   }
   const startedAt = new Date();
