@@ -1,6 +1,6 @@
 import type { RequestState } from "../../src/deps.ts";
 import { misconfigured, ProxyError } from "../../src/errors.ts";
-import { checkBrowserOrigin, originRefusalMessage } from "../../src/auth/origin.ts";
+import { checkRequestOrigin, originRefusalMessage } from "../../src/auth/origin.ts";
 import { readBoundedText } from "../../src/http/read-body.ts";
 import { jwtSecretSource, requireTenantSecret } from "../../src/tenancy/tenant-secrets.ts";
 import { DEV_LOGIN_ISSUER, DEV_USER_PATTERN, mintDevToken } from "./dev-token.ts";
@@ -54,13 +54,7 @@ export async function handleDevLogin(request: Request, state: RequestState): Pro
       `The dev login signs only for a tenant whose browser auth is HS256 with issuer ${DEV_LOGIN_ISSUER}.`,
     );
   }
-  const origin = checkBrowserOrigin({
-    method: request.method,
-    secFetchSite: request.headers.get("sec-fetch-site"),
-    origin: request.headers.get("origin"),
-    ownOrigin: url.origin,
-    allowedOrigins: browser.origins,
-  });
+  const origin = checkRequestOrigin(request, url, browser.origins);
   if (!origin.ok) throw new ProxyError("origin_not_allowed", originRefusalMessage(origin.reason));
   const mediaType = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   if (mediaType !== "application/json") throw new ProxyError("unsupported_media_type", "The body must be application/json.");

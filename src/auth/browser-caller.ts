@@ -7,7 +7,7 @@ import { jwtSecretSource, requireTenantSecret } from "../tenancy/tenant-secrets.
 import { type TokenRejection, type VerificationKey, verifyBrowserToken } from "./browser-jwt.ts";
 import { type BrowserIdentity, browserOperationsFor } from "./browser-params.ts";
 import { remoteJwks } from "./jwks.ts";
-import { checkBrowserOrigin, corsResponseHeaders, originRefusalMessage } from "./origin.ts";
+import { checkRequestOrigin, corsResponseHeaders, originRefusalMessage } from "./origin.ts";
 
 /** A browser caller: the tenant serving the request's Host and path prefix, and its end user. */
 export interface BrowserCaller {
@@ -127,13 +127,7 @@ export async function identifyBrowserCaller(
   }
   // Answers differ by Origin whenever the tenant lists origins, refusals included.
   if (browser.origins.length > 0) state.responseHeaders = { Vary: "Origin" };
-  const origin = checkBrowserOrigin({
-    method: request.method,
-    secFetchSite: request.headers.get("sec-fetch-site"),
-    origin: request.headers.get("origin"),
-    ownOrigin: url.origin,
-    allowedOrigins: browser.origins,
-  });
+  const origin = checkRequestOrigin(request, url, browser.origins);
   if (!origin.ok) {
     state.log.debug("browser_origin_refused", { request_id: state.requestId, tenant: tenant.id, detail: origin.reason });
     throw new ProxyError("origin_not_allowed", originRefusalMessage(origin.reason));

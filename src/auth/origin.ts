@@ -65,6 +65,20 @@ export function checkBrowserOrigin(input: OriginInput): OriginDecision {
   return { ok: false, reason: "no_proof" };
 }
 
+/**
+ * `checkBrowserOrigin` on a request as it arrived: its method, `Sec-Fetch-Site`, `Origin`, and its own
+ * origin from `url` (the request's URL, already parsed by the caller).
+ */
+export function checkRequestOrigin(request: Request, url: URL, allowedOrigins: readonly string[]): OriginDecision {
+  return checkBrowserOrigin({
+    method: request.method,
+    secFetchSite: request.headers.get("sec-fetch-site"),
+    origin: request.headers.get("origin"),
+    ownOrigin: url.origin,
+    allowedOrigins,
+  });
+}
+
 /** The caller-facing message for a refusal; it never repeats the Origin the caller sent. */
 export function originRefusalMessage(reason: OriginRefusal): string {
   switch (reason) {
