@@ -25,6 +25,7 @@
  * | master key / tenant keys / fingerprints (cache/list-cache) | 1 / 1,000 / 1,000           | —     | import/HKDF/SHA-256 |
  * | return-url allow lists parsed (policy/return-url)     | per list array (weak)            | —     | a parse             |
  * | strings known clean (log/scrub)                       | 1,024                            | —     | a pattern scan      |
+ * | hashes of proxy keys that matched (auth/server-key)   | 1,000                            | —     | a SHA-256           |
  *
  * Registered state that is not a cache (`registerIsolateState`): the list cache's known generations and
  * marker writers (one per tenant), its calls in flight (removed when settled) and logged warnings, and

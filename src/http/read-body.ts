@@ -34,15 +34,24 @@ export async function readBoundedText(
     }
     chunks.push(value);
   }
+  // Bodies the size of a create arrive in one chunk: decode it where it is.
+  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, total);
+  try {
+    return UTF8_STRICT.decode(bytes);
+  } catch {
+    throw new ProxyError("parameter_invalid", "The request body is not valid UTF-8.");
+  }
+}
+
+/** One strict decoder per isolate: `decode` without `{ stream: true }` keeps no state between calls. */
+const UTF8_STRICT = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   const bytes = new Uint8Array(total);
   let offset = 0;
   for (const c of chunks) {
     bytes.set(c, offset);
     offset += c.byteLength;
   }
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new ProxyError("parameter_invalid", "The request body is not valid UTF-8.");
-  }
+  return bytes;
 }

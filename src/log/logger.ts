@@ -1,3 +1,4 @@
+import { isProxyRequestId } from "../http/request-id.ts";
 import { scrubString } from "./scrub.ts";
 
 /**
@@ -80,12 +81,15 @@ export interface Logger {
 
 type FieldRule =
   | { readonly kind: "string"; readonly max: number }
+  /** The proxy's own request id: taken as it is when it has the shape the proxy makes, else scrubbed as a string. */
+  | { readonly kind: "request_id" }
   | { readonly kind: "enum"; readonly values: readonly string[] }
   | { readonly kind: "integer" }
   | { readonly kind: "number" };
 
 /** Ids, names and codes: short. */
-const SHORT: FieldRule = { kind: "string", max: 200 };
+const SHORT_MAX = 200;
+const SHORT: FieldRule = { kind: "string", max: SHORT_MAX };
 const TEXT: FieldRule = { kind: "string", max: 2048 };
 const INTEGER: FieldRule = { kind: "integer" };
 const NUMBER: FieldRule = { kind: "number" };
@@ -93,7 +97,7 @@ const NUMBER: FieldRule = { kind: "number" };
 // `satisfies` makes a field added to an interface without a rule here (or a rule for a field the
 // interface does not declare) a compile error.
 const ACCESS_RULES = {
-  request_id: SHORT,
+  request_id: { kind: "request_id" },
   stripe_request_id: SHORT,
   tenant: SHORT,
   role: { kind: "enum", values: ROLES },
@@ -111,7 +115,7 @@ const ACCESS_RULES = {
 } as const satisfies Record<keyof AccessLogFields, FieldRule>;
 
 const EVENT_RULES = {
-  request_id: SHORT,
+  request_id: { kind: "request_id" },
   tenant: SHORT,
   binding: SHORT,
   error_name: SHORT,
@@ -151,10 +155,11 @@ export function createLogger(level: LogLevel, sink: LogSink, now: () => number =
       // Logging must not fail a request.
     }
   };
-  const event = (lvl: LogLevel) => (name: string, fields?: EventFields) => write(lvl, eventName(name), pick(fields, EVENT_RULES));
+  const event = (lvl: LogLevel) => (name: string, fields?: EventFields) =>
+    write(lvl, eventName(name), pick(fields, EVENT_ENTRIES));
   return {
     access: (fields) => {
-      const picked = pick(fields, ACCESS_RULES);
+      const picked = pick(fields, ACCESS_ENTRIES);
       const status = picked.status;
       write(typeof status === "number" && status >= 500 ? "error" : "info", "request", picked);
     },
@@ -189,10 +194,14 @@ export function errorFields(err: unknown): Pick<EventFields, "error_name" | "err
 /** The message line and the frames that locate a failure; deeper frames are runtime noise. */
 const STACK_LINES = 10;
 
-function pick(source: unknown, rules: Readonly<Record<string, FieldRule>>): Record<string, string | number> {
+/** The rules as entries, made once: `pick` runs on every line. */
+const ACCESS_ENTRIES = Object.entries(ACCESS_RULES) as readonly (readonly [string, FieldRule])[];
+const EVENT_ENTRIES = Object.entries(EVENT_RULES) as readonly (readonly [string, FieldRule])[];
+
+function pick(source: unknown, rules: readonly (readonly [string, FieldRule])[]): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   if (typeof source !== "object" || source === null) return out;
-  for (const [key, rule] of Object.entries(rules)) {
+  for (const [key, rule] of rules) {
     let value: unknown;
     try {
       value = (source as Record<string, unknown>)[key];
@@ -209,6 +218,11 @@ function checkField(value: unknown, rule: FieldRule): string | number | undefine
   switch (rule.kind) {
     case "string":
       return typeof value === "string" ? scrubString(value, rule.max) : undefined;
+    case "request_id":
+      // The id the proxy makes is a fixed prefix and random hex (http/request-id.ts): nothing to
+      // scrub, and scanning a value that differs on every line cannot be memoized.
+      if (typeof value !== "string") return undefined;
+      return isProxyRequestId(value) ? value : scrubString(value, SHORT_MAX);
     case "enum":
       return typeof value === "string" && rule.values.includes(value) ? value : undefined;
     case "integer":

@@ -232,18 +232,31 @@ export function parseAllowListEntry(entry: string): { ok: true; entry: AllowList
 
 // A tenant's allow-list is one array for the life of its registry entry: parse its entries once. The
 // memo keeps a copy of the strings it read, so a list changed in place is read again.
-const readLists = createIsolateWeakCache<readonly string[], { source: readonly string[]; entries: readonly AllowListEntry[] }>();
+interface ReadList {
+  source: readonly string[];
+  entries: readonly AllowListEntry[];
+  /**
+   * URLs this list accepted, with what to forward: a tenant's frontend sends the same return_url on
+   * every create, and the check is a pure function of the URL and the list. Refusals are not kept
+   * (they are rare, and junk must not fill it).
+   */
+  accepted: Map<string, string>;
+}
+const readLists = createIsolateWeakCache<readonly string[], ReadList>();
+/** Accepted URLs remembered per list; when full it starts again (one tenant has a handful). */
+const MAX_ACCEPTED_PER_LIST = 64;
 
 /** The valid entries of an allow-list; invalid ones (the config check reports them) never match. */
-function readAllowList(allowList: readonly string[]): readonly AllowListEntry[] {
+function readAllowList(allowList: readonly string[]): ReadList {
   const memo = readLists.get(allowList);
-  if (memo && memo.source.length === allowList.length && memo.source.every((s, i) => s === allowList[i])) return memo.entries;
+  if (memo && memo.source.length === allowList.length && memo.source.every((s, i) => s === allowList[i])) return memo;
   const entries = allowList.flatMap((raw) => {
     const read = parseAllowListEntry(raw);
     return read.ok ? [read.entry] : [];
   });
-  readLists.set(allowList, { source: [...allowList], entries });
-  return entries;
+  const list: ReadList = { source: [...allowList], entries, accepted: new Map() };
+  readLists.set(allowList, list);
+  return list;
 }
 
 /** `path` equals `prefix` or continues it after a `/`: `/done` is under `/done`, `/done-evil` is not. */
@@ -263,17 +276,24 @@ const STAGES = ["host_not_allowed", "scheme_mismatch", "port_not_allowed", "path
  */
 export function checkReturnUrl(candidate: string, allowList: readonly string[]): ReturnUrlResult {
   if (allowList.length === 0) return { ok: false, reason: { kind: "no_allow_list" } };
+  const list = readAllowList(allowList);
+  const known = list.accepted.get(candidate);
+  if (known !== undefined) return { ok: true, url: known };
   const parsed = parseStrict(candidate);
   if (!parsed.ok) return parsed;
   const { url } = parsed.value;
   let furthest = 0;
-  for (const entry of readAllowList(allowList)) {
+  for (const entry of list.entries) {
     let stage: number;
     if (url.hostname !== entry.hostname) stage = 0;
     else if (url.protocol !== entry.protocol) stage = 1;
     else if (url.port !== entry.port) stage = 2;
     else if (!isUnderPrefix(url.pathname, entry.pathPrefix)) stage = 3;
-    else return { ok: true, url: url.href };
+    else {
+      if (list.accepted.size >= MAX_ACCEPTED_PER_LIST) list.accepted.clear();
+      list.accepted.set(candidate, url.href);
+      return { ok: true, url: url.href };
+    }
     furthest = Math.max(furthest, stage);
   }
   return { ok: false, reason: { kind: STAGES[furthest] ?? "host_not_allowed" } };

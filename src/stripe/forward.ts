@@ -31,11 +31,12 @@ export function upstreamBase(state: RequestState): string {
  * headers, and no client_secret or url in any list.
  */
 export function shapeResponse(op: OperationSpec, upstream: UpstreamResponse, requestId: string): Response {
-  const headers = new Headers(upstream.headers);
-  headers.set("Content-Type", "application/json");
-  headers.set("Cache-Control", "no-store");
-  if (!headers.has("request-id")) headers.set("Request-Id", requestId);
   const isList = op.name === "list" || op.name === "report_list";
   const body = (isList && upstream.status === 200 ? stripListSecrets(upstream.json) : undefined) ?? upstream.text;
-  return new Response(body, { status: upstream.status, headers });
+  // The Response copies the headers once; its own copy is the one completed here.
+  const response = new Response(body, { status: upstream.status, headers: upstream.headers });
+  response.headers.set("Content-Type", "application/json");
+  response.headers.set("Cache-Control", "no-store");
+  if (!upstream.headers.has("request-id")) response.headers.set("Request-Id", requestId);
+  return response;
 }

@@ -105,26 +105,33 @@ export function matchOperation(method: string, path: string): OperationMatch {
   if (segments.length < 4 || segments[0] !== "" || segments[1] !== "v1" || segments[2] !== "identity") {
     return { kind: "none" };
   }
-  const collection = segments[3];
   const rest = segments.slice(4);
-  const candidates = Object.values(OPERATIONS).filter((op) => {
-    const template = op.path.split("/").slice(4);
-    return (
-      op.path.split("/")[3] === collection &&
-      template.length === rest.length &&
-      template.every((t, i) => t === "{id}" || t === rest[i])
-    );
-  });
+  const candidates = ROUTES.filter(
+    (route) =>
+      route.collection === segments[3] &&
+      route.template.length === rest.length &&
+      route.template.every((t, i) => t === "{id}" || t === rest[i]),
+  );
   if (candidates.length === 0) return { kind: "none" };
-  const op = candidates.find((c) => c.method === method);
-  if (!op) return { kind: "wrong_method", allowed: candidates.map((c) => c.method) };
-  const idIndex = op.path.split("/").slice(4).indexOf("{id}");
+  const route = candidates.find((c) => c.op.method === method);
+  if (!route) return { kind: "wrong_method", allowed: candidates.map((c) => c.op.method) };
+  const { op, idIndex } = route;
   if (idIndex === -1) return { kind: "operation", op };
   const id = rest[idIndex] ?? "";
   const prefix = op.idPrefix ?? "";
   if (!id.startsWith(prefix) || !ID_BODY.test(id.slice(prefix.length))) return { kind: "bad_id", op, id };
   return { kind: "operation", op, id };
 }
+
+/**
+ * The operations' path templates split once per isolate (every request is matched against them):
+ * the collection segment, the segments after it, and where the id is among those.
+ */
+const ROUTES = Object.values(OPERATIONS).map((op) => {
+  const segments = op.path.split("/");
+  const template = segments.slice(4);
+  return { op, collection: segments[3], template, idIndex: template.indexOf("{id}") };
+});
 
 /** The upstream path for a matched operation: the template with the validated id put back. */
 export function upstreamPath(op: OperationSpec, id: string | undefined): string {

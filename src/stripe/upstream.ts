@@ -183,17 +183,18 @@ export function settle(last: Attempt, call: Pick<UpstreamCall, "method" | "calle
 }
 
 function buildRequest(call: UpstreamCall, base: string, signal: AbortSignal): Request {
-  const headers = new Headers({
+  // A plain object, not a Headers: the Request makes its own, and every Headers call crosses into the runtime.
+  const headers: Record<string, string> = {
     Authorization: `Bearer ${call.secretKey}`,
     "User-Agent": USER_AGENT,
     Accept: "application/json",
-  });
-  if (call.account) headers.set("Stripe-Account", call.account);
-  if (call.apiVersion) headers.set("Stripe-Version", call.apiVersion);
-  if (call.idempotencyKey) headers.set("Idempotency-Key", call.idempotencyKey);
+  };
+  if (call.account) headers["Stripe-Account"] = call.account;
+  if (call.apiVersion) headers["Stripe-Version"] = call.apiVersion;
+  if (call.idempotencyKey) headers["Idempotency-Key"] = call.idempotencyKey;
   const url = `${base}${call.path}${call.query ? `?${call.query}` : ""}`;
   if (call.method === "POST") {
-    headers.set("Content-Type", "application/x-www-form-urlencoded");
+    headers["Content-Type"] = "application/x-www-form-urlencoded";
     return new Request(url, { method: "POST", headers, body: call.body ?? "", signal });
   }
   return new Request(url, { method: "GET", headers, signal });

@@ -7,7 +7,10 @@ import {
   type LogLevel,
   parseLogLevel,
 } from "../../src/log/logger.ts";
-import { MAX_LOGGED_STRING } from "../../src/log/scrub.ts";
+import fc from "fast-check";
+import { bytesToHex } from "../../src/encoding.ts";
+import { isProxyRequestId, newRequestId, PROXY_REQUEST_ID_PREFIX } from "../../src/http/request-id.ts";
+import { MAX_LOGGED_STRING, scrubString } from "../../src/log/scrub.ts";
 import { assertNoSecretsIn } from "../helpers/log-capture.ts";
 
 const NOW = Date.UTC(2026, 10, 22, 5, 36, 0);
@@ -131,6 +134,33 @@ describe("access lines", () => {
     });
     assertNoSecretsIn(lines, Object.values(SECRETS));
     expect(parsed()[0]?.policy).toBe("refused:[redacted:jwt]");
+  });
+
+  it("take the proxy's own request id as it is, and scrub any other request_id (a look-alike included)", () => {
+    const { log, lines, parsed } = collect();
+    const own = newRequestId();
+    log.access({ ...ACCESS, request_id: own });
+    log.access({ ...ACCESS, request_id: SECRETS.stripeKey });
+    log.access({ ...ACCESS, request_id: `req_edge_${SECRETS.proxyKey}` });
+    log.warn("tenant_registry_stale", { request_id: `${own}${SECRETS.email}` });
+    expect(parsed()[0]?.request_id).toBe(own);
+    assertNoSecretsIn(lines, Object.values(SECRETS));
+    expect(
+      parsed()
+        .slice(1)
+        .every((line) => line.request_id !== undefined),
+    ).toBe(true);
+  });
+
+  it("would not have scrubbed any id the proxy makes: the fast path agrees with the scrubber", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 12, maxLength: 12 }), (bytes) => {
+        const id = `${PROXY_REQUEST_ID_PREFIX}${bytesToHex(bytes)}`;
+        expect(isProxyRequestId(id)).toBe(true);
+        expect(scrubString(id, 200)).toBe(id);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("cap string fields (ids short, text longer)", () => {

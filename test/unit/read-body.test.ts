@@ -50,6 +50,23 @@ describe("readBoundedText", () => {
     expect(err.message).not.toContain("Network connection lost");
   });
 
+  it("decodes each body on its own: one chunk or many, and an invalid body leaves nothing behind for the next", async () => {
+    const bytes = (...parts: number[][]) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const p of parts) controller.enqueue(new Uint8Array(p));
+          controller.close();
+        },
+      });
+    // "é" split across two chunks, then whole in one.
+    expect(await readBoundedText(bytes([0x61, 0xc3], [0xa9]), null, 1024)).toBe("aé");
+    expect(await readBoundedText(bytes([0x61, 0xc3, 0xa9]), null, 1024)).toBe("aé");
+    // A body cut in the middle of a character is refused, and does not leak into the next body.
+    expect((await refusal(readBoundedText(bytes([0x61, 0xc3]), null, 1024))).code).toBe("parameter_invalid");
+    expect(await readBoundedText(bytes([0x62]), null, 1024)).toBe("b");
+    expect((await refusal(readBoundedText(bytes([0xa9]), null, 1024))).code).toBe("parameter_invalid");
+  });
+
   it("treats a non-Error rejection the same way", async () => {
     expect((await refusal(readBoundedText(failingBody(["a"], "boom"), null, 1024))).code).toBe("parameter_invalid");
   });

@@ -223,6 +223,19 @@ describe("checkReturnUrl: open-redirect tricks are refused", () => {
     expect(checkReturnUrl("https://other.acme.test/x", list).ok).toBe(true);
   });
 
+  it("answers the same the second time (accepted URLs are remembered per list, refusals never are)", () => {
+    const list = [...ALLOW];
+    const accepted = Array.from({ length: 150 }, (_, i) => `https://app.acme.test/identity/done/${i}?s=%7B${i}%7D`);
+    const candidates = [...accepted, ...REFUSED.map(([, candidate]) => candidate)];
+    const first = candidates.map((c) => checkReturnUrl(c, list));
+    const second = [...candidates]
+      .reverse()
+      .map((c) => checkReturnUrl(c, list))
+      .reverse();
+    expect(second).toEqual(first);
+    expect(first.filter((r) => r.ok)).toHaveLength(accepted.length);
+  });
+
   it("ignores invalid allow-list entries instead of matching them loosely", () => {
     const list = [
       "http://app.acme.test/identity/done",
