@@ -15,6 +15,8 @@ export interface BenchOptions {
   cpuBatchMs: number;
   /** Unmeasured iterations per CPU case first, so V8 optimizes the code. */
   cpuWarmup: number;
+  /** Rounds of the Worker startup measurement: fresh isolates per Worker (and up to 5 fresh processes). */
+  startupRounds: number;
   quick: boolean;
   /** Markdown report to write: only when asked (--write for BENCHMARKS.md, --out FILE, --render). */
   out: string | undefined;
@@ -22,7 +24,10 @@ export interface BenchOptions {
   json: string | undefined;
   /** Reuse the bundles in .bench/build instead of rebuilding. */
   noBuild: boolean;
-  /** Only these rows (comma-separated ids), for profiling. */
+  /**
+   * Only these rows (comma-separated ids), for profiling; `cpu` and `startup` name the CPU cases and
+   * the startup measurement, which then run only when named.
+   */
   only: string[] | undefined;
   /** Re-render the report from a results file written with --json, without measuring. */
   render: string | undefined;
@@ -31,20 +36,22 @@ export interface BenchOptions {
 const CLI = {
   command: "npm run bench --",
   usage: `usage: npm run bench -- [--quick] [--write | --out FILE] [--duration S] [--rounds N] [--connections N]
-                           [--warmup S] [--cpu-samples N] [--json FILE] [--no-build] [--only id,id]
-                           [--render RESULTS.json]
+                           [--warmup S] [--cpu-samples N] [--startup-rounds N] [--json FILE] [--no-build]
+                           [--only id,id] [--render RESULTS.json]
 
 Measures the proxy against baselines in workerd and prints a summary. Writes a report only when asked.
 
   (default)        5 rounds x 3 s per row, 10 connections (several minutes; use an idle machine)
-  --quick          1 round x 0.4 s per row and connection count, short CPU sampling
+  --quick          1 round x 0.4 s per row and connection count, short CPU and startup sampling
   --write          write the report to BENCHMARKS.md (the tracked file)
   --out FILE       write the report to FILE
   --json FILE      write the machine-readable results
   --render FILE    rewrite BENCHMARKS.md (or --out) from a --json results file, without measuring
                    (keeps BENCHMARKS.md's analysis block)
   --no-build       reuse the bundles in .bench/build
-  --only id,id     only these rows (for profiling)`,
+  --only id,id     only these rows (for profiling); add \`cpu\` for the CPU cases, \`startup\` for
+                   the Worker startup measurement (both run only when named)
+  --startup-rounds N   samples per Worker of the startup measurement (default 15)`,
   options: {
     quick: { type: "boolean" },
     write: { type: "boolean" },
@@ -59,6 +66,7 @@ Measures the proxy against baselines in workerd and prints a summary. Writes a r
     connections: { type: "string" },
     warmup: { type: "string" },
     "cpu-samples": { type: "string" },
+    "startup-rounds": { type: "string" },
   },
 } as const;
 
@@ -77,6 +85,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     cpuSamples: positiveNumber(CLI, "--cpu-samples", values["cpu-samples"], quick ? 3 : 15, true),
     cpuBatchMs: quick ? 10 : 40,
     cpuWarmup: quick ? 300 : 2000,
+    startupRounds: positiveNumber(CLI, "--startup-rounds", values["startup-rounds"], quick ? 2 : 15, true),
     quick,
     out,
     json: values.json,
