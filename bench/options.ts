@@ -1,4 +1,14 @@
 import { parseCommandLine, positiveNumber, usageError } from "../scripts/lib/args.ts";
+import { SCENARIOS } from "./scenarios.ts";
+
+/** What `--only` takes besides row ids: the CPU cases and the Worker startup measurement. */
+export const SECTIONS = ["cpu", "startup"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Whether a section runs: always without `--only`, else only when named. */
+export function runsSection(options: Pick<BenchOptions, "only">, section: Section): boolean {
+  return !options.only || options.only.includes(section);
+}
 
 /** Command-line flags of `npm run bench` (bench/run.ts). */
 export interface BenchOptions {
@@ -90,7 +100,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     out,
     json: values.json,
     noBuild: values["no-build"] ?? false,
-    only: values.only?.split(",").map((id) => id.trim()),
+    only: values.only === undefined ? undefined : onlyIds(values.only),
     render: values.render,
   };
+}
+
+function onlyIds(value: string): string[] {
+  const ids = value.split(",").map((id) => id.trim());
+  const known = new Set<string>([...SCENARIOS.map((s) => s.id), ...SECTIONS]);
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0) usageError(CLI, `--only: no row or section ${unknown.map((id) => JSON.stringify(id)).join(", ")}`);
+  return ids;
 }

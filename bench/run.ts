@@ -8,7 +8,7 @@ import { CPU_CASES } from "./cpu-cases.ts";
 import { type CpuResult, measureCpu } from "./cpu.ts";
 import { measure, median } from "./load/driver.ts";
 import { machineInfo } from "./machine.ts";
-import { type BenchOptions, parseOptions } from "./options.ts";
+import { type BenchOptions, parseOptions, runsSection } from "./options.ts";
 import { assertRowAnswers, assertRunAnswered } from "./probe.ts";
 import { mergeAnalysis, renderReport, renderSummary } from "./report.ts";
 import type { BenchResults, RowResult, RunRecord } from "./results.ts";
@@ -92,19 +92,8 @@ function summarize(s: Scenario, runs: RunRecord[], connections: number): RowResu
 /** Fresh workerd processes per Worker for the startup's first-request part (each costs ~0.3 s; the figure is steady). */
 const FIRST_REQUEST_ROUNDS = 5;
 
-/** The ids `--only` takes besides rows: the CPU cases and the startup measurement. */
-const SECTIONS = ["cpu", "startup"] as const;
-
-/** Whether a section runs: always without `--only`, else only when named. */
-const runs = (options: BenchOptions, section: (typeof SECTIONS)[number]) => !options.only || options.only.includes(section);
-
 function selectedRows(options: BenchOptions): Scenario[] {
-  if (!options.only) return [...SCENARIOS];
-  const known = new Set<string>([...SCENARIOS.map((s) => s.id), ...SECTIONS]);
-  const unknown = options.only.filter((id) => !known.has(id));
-  if (unknown.length > 0 || options.only.length === 0)
-    throw new Error(`--only: unknown ${unknown.join(", ") || "(empty)"}; rows: ${[...known].join(", ")}`);
-  return SCENARIOS.filter((s) => options.only?.includes(s.id));
+  return options.only ? SCENARIOS.filter((s) => options.only?.includes(s.id)) : [...SCENARIOS];
 }
 
 async function measureRows(runtime: Runtime, upstream: string, options: BenchOptions): Promise<RowResult[]> {
@@ -134,7 +123,7 @@ async function measureRows(runtime: Runtime, upstream: string, options: BenchOpt
 
 async function measureAllCpu(runtime: Runtime, options: BenchOptions): Promise<CpuResult[]> {
   const results: CpuResult[] = [];
-  if (!runs(options, "cpu")) return results;
+  if (!runsSection(options, "cpu")) return results;
   for (const kind of CPU_CASES) {
     const sampling = { samples: options.cpuSamples, batchMs: options.cpuBatchMs, warmup: options.cpuWarmup };
     const result = await measureCpu(runtime.urls.cpu, kind, sampling, () => runtime.cpuNs("cpu"));
@@ -185,7 +174,7 @@ async function main(): Promise<void> {
     progress(`upstream ${upstream.url}; workerd targets ${JSON.stringify(runtime.urls)}`);
     const rows = await measureRows(runtime, upstream.url, options);
     const cpu = await measureAllCpu(runtime, options);
-    const startup = runs(options, "startup")
+    const startup = runsSection(options, "startup")
       ? await measureStartup(
           {
             bundles,
