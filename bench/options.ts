@@ -61,7 +61,8 @@ Measures the proxy against baselines in workerd and prints a summary. Writes a r
   --no-build       reuse the bundles in .bench/build
   --only id,id     only these rows (for profiling); add \`cpu\` for the CPU cases, \`startup\` for
                    the Worker startup measurement (both run only when named)
-  --startup-rounds N   samples per Worker of the startup measurement (default 15)`,
+  --startup-rounds N   fresh isolates per Worker for the startup measurement (default 25; fresh
+                       processes for its first-request part: at most 5)`,
   options: {
     quick: { type: "boolean" },
     write: { type: "boolean" },
@@ -95,7 +96,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     cpuSamples: positiveNumber(CLI, "--cpu-samples", values["cpu-samples"], quick ? 3 : 15, true),
     cpuBatchMs: quick ? 10 : 40,
     cpuWarmup: quick ? 300 : 2000,
-    startupRounds: positiveNumber(CLI, "--startup-rounds", values["startup-rounds"], quick ? 2 : 15, true),
+    startupRounds: positiveNumber(CLI, "--startup-rounds", values["startup-rounds"], quick ? 2 : 25, true),
     quick,
     out,
     json: values.json,

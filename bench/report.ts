@@ -509,10 +509,11 @@ latency then move between rounds; the workerd CPU per request column moves much 
 ## Commands
 
 \`\`\`sh
-npm run bench -- --write           # tsx bench/run.ts: full run, writes BENCHMARKS.md (about 13 min)
+npm run bench -- --write           # tsx bench/run.ts: full run, writes BENCHMARKS.md (about 14 min)
 npm run bench -- --json .bench/results.json   # the same, only the raw results (no report)
 npm run bench -- --quick           # 1 round x 0.4 s per row, no report (the smoke test: test/tools/bench-smoke.test.ts)
-npm run bench -- --only pt_retrieve,edge_retrieve --rounds 3                 # a few rows
+npm run bench -- --only pt_retrieve,edge_retrieve --rounds 3                 # a few rows (no CPU cases, no startup)
+npm run bench -- --only raw_pt_retrieve,raw_edge_browser_retrieve,startup     # a few rows and the Worker startup
 npm run bench -- --render .bench/results.json                                # rewrite BENCHMARKS.md from results
 npx tsx bench/profile.ts --seconds 6 edge_retrieve,cpu:create_full          # V8 CPU profile of a row's isolate
 npx wrangler deploy --dry-run --outdir .bench/build/identity-edge            # the bundle, as deployed
