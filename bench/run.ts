@@ -21,9 +21,10 @@ import { spawnUpstream, stopUpstream } from "./upstream-process.ts";
 /**
  * `npm run bench`: identity-edge against a bare passthrough Worker and a minimal Hono proxy, on workerd
  * reached directly, with one upstream and one load generator, in interleaved rounds; then the edge's
- * CPU per request and the bundle size. Prints the summary table (markdown) on stdout, progress on
- * stderr, and writes BENCHMARKS.md (keeping its hand-written analysis block). Every load run is
- * bounded by its duration; the whole bench stops by itself.
+ * CPU per request, each Worker's startup (bench/startup.ts) and the bundle size. Prints the summary
+ * table (markdown) on stdout, progress on stderr, and writes BENCHMARKS.md (keeping its hand-written
+ * analysis block). Every load run is bounded by its duration; the whole bench stops by itself. A row
+ * that answers anything but 2xx stops it (bench/probe.ts).
  */
 
 const progress = (message: string): void => {
