@@ -4,6 +4,7 @@ import type { LoadResult } from "./load/driver.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { BenchOptions } from "./options.ts";
 import type { ScenarioId } from "./scenarios.ts";
+import type { StartupMeasurement } from "./startup.ts";
 
 /** One measured run of one row. */
 export interface RunRecord {
@@ -57,5 +58,7 @@ export interface BenchResults {
   bundles: Bundles;
   rows: RowResult[];
   cpu: CpuResult[];
+  /** Worker startup (bench/startup.ts); absent from runs that left it out (`--only`) and older results. */
+  startup?: StartupMeasurement;
   runtimeOutput: { lines: number; bytes: number; secretHits: number; sample: string[] };
 }

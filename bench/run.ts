@@ -8,38 +8,28 @@ import { CPU_CASES } from "./cpu-cases.ts";
 import { type CpuResult, measureCpu } from "./cpu.ts";
 import { measure, median } from "./load/driver.ts";
 import { machineInfo } from "./machine.ts";
-import { type BenchOptions, parseOptions } from "./options.ts";
+import { type BenchOptions, parseOptions, runsSection } from "./options.ts";
+import { assertRowAnswers, assertRunAnswered } from "./probe.ts";
 import { mergeAnalysis, renderReport, renderSummary } from "./report.ts";
 import type { BenchResults, RowResult, RunRecord } from "./results.ts";
-import { effectiveCompatibilityDate, type Runtime, startRuntime } from "./runtime.ts";
+import { edgeBindings, effectiveCompatibilityDate, RATE_LIMIT_STANDIN_MODULE, type Runtime, startRuntime } from "./runtime.ts";
 import { SCENARIOS, type Scenario } from "./scenarios.ts";
+import { measureStartup } from "./startup.ts";
 import { readUpstreamStats } from "./upstream.ts";
 import { spawnUpstream, stopUpstream } from "./upstream-process.ts";
 
 /**
  * `npm run bench`: identity-edge against a bare passthrough Worker and a minimal Hono proxy, on workerd
  * reached directly, with one upstream and one load generator, in interleaved rounds; then the edge's
- * CPU per request and the bundle size. Prints the summary table (markdown) on stdout, progress on
- * stderr, and writes BENCHMARKS.md (keeping its hand-written analysis block). Every load run is
- * bounded by its duration; the whole bench stops by itself.
+ * CPU per request, each Worker's startup (bench/startup.ts) and the bundle size. Prints the summary
+ * table (markdown) on stdout, progress on stderr, and writes BENCHMARKS.md (keeping its hand-written
+ * analysis block). Every load run is bounded by its duration; the whole bench stops by itself. A row
+ * that answers anything but 2xx stops it (bench/probe.ts).
  */
 
 const progress = (message: string): void => {
   process.stderr.write(`[bench] ${message}\n`);
 };
-
-/** One request to a row's target (priming a cache, checking the row answers at all). */
-async function probe(origin: string, s: Scenario): Promise<{ status: number; cache: string | null }> {
-  const req = s.request();
-  const path = req.nextPath ? req.nextPath() : req.path;
-  const response = await fetch(`${origin}${path}`, {
-    method: req.method,
-    headers: req.headers,
-    ...(req.body !== undefined ? { body: req.body } : {}),
-  });
-  await response.arrayBuffer();
-  return { status: response.status, cache: response.headers.get("x-cache") };
-}
 
 async function measuredRun(
   runtime: Runtime,
@@ -50,7 +40,7 @@ async function measuredRun(
   seconds: number,
 ): Promise<RunRecord> {
   const origin = runtime.urls[s.target];
-  if (s.expectCache === "HIT") await probe(origin, s);
+  if (s.expectCache === "HIT") await assertRowAnswers(origin, s);
   const before = runtime.output().counts;
   const upBefore = await readUpstreamStats(upstream);
   const cpuBefore = runtime.cpuNs(s.target);
@@ -100,34 +90,41 @@ function summarize(s: Scenario, runs: RunRecord[], connections: number): RowResu
   };
 }
 
+/** Fresh workerd processes per Worker for the startup's first-request part (each costs ~0.3 s; the figure is steady). */
+const FIRST_REQUEST_ROUNDS = 5;
+
+function selectedRows(options: BenchOptions): Scenario[] {
+  return options.only ? SCENARIOS.filter((s) => options.only?.includes(s.id)) : [...SCENARIOS];
+}
+
 async function measureRows(runtime: Runtime, upstream: string, options: BenchOptions): Promise<RowResult[]> {
-  const rows = options.only ? SCENARIOS.filter((s) => options.only?.includes(s.id)) : [...SCENARIOS];
-  if (rows.length === 0) throw new Error(`--only matched no row; rows: ${SCENARIOS.map((s) => s.id).join(", ")}`);
+  const rows = selectedRows(options);
   for (const s of rows) {
-    const answer = await probe(runtime.urls[s.target], s);
-    if (answer.status !== 200) throw new Error(`${s.label} answered ${answer.status} to a probe`);
+    await assertRowAnswers(runtime.urls[s.target], s);
     progress(`warm-up ${s.label} (${options.warmup} s)`);
     await measure(runtime.urls[s.target], s.request(), options.connections, options.warmup);
   }
-  const runs = new Map<string, RunRecord[]>(rows.map((s) => [s.id, []]));
+  const records = new Map<string, RunRecord[]>(rows.map((s) => [s.id, []]));
   for (let round = 0; round < options.rounds; round++) {
     // Rotate the order each round so no row always runs right after the same neighbour.
     const order = rows.map((_, i) => rows[(i + round) % rows.length] as Scenario);
     for (const s of order) {
       for (const connections of [options.connections, 1]) {
         const record = await measuredRun(runtime, upstream, s, round, connections, options.duration);
-        runs.get(s.id)?.push(record);
+        assertRunAnswered(s, record);
+        records.get(s.id)?.push(record);
         progress(
           `round ${round + 1}/${options.rounds} ${s.label} @${connections}: ${record.load.rps.toFixed(0)} req/s, p50 ${record.load.p50Ms.toFixed(2)} ms, p99 ${record.load.p99Ms.toFixed(2)} ms`,
         );
       }
     }
   }
-  return rows.map((s) => summarize(s, runs.get(s.id) ?? [], options.connections));
+  return rows.map((s) => summarize(s, records.get(s.id) ?? [], options.connections));
 }
 
 async function measureAllCpu(runtime: Runtime, options: BenchOptions): Promise<CpuResult[]> {
   const results: CpuResult[] = [];
+  if (!runsSection(options, "cpu")) return results;
   for (const kind of CPU_CASES) {
     const sampling = { samples: options.cpuSamples, batchMs: options.cpuBatchMs, warmup: options.cpuWarmup };
     const result = await measureCpu(runtime.urls.cpu, kind, sampling, () => runtime.cpuNs("cpu"));
@@ -178,6 +175,19 @@ async function main(): Promise<void> {
     progress(`upstream ${upstream.url}; workerd targets ${JSON.stringify(runtime.urls)}`);
     const rows = await measureRows(runtime, upstream.url, options);
     const cpu = await measureAllCpu(runtime, options);
+    const startup = runsSection(options, "startup")
+      ? await measureStartup(
+          {
+            bundles,
+            compatibilityDate: effectiveCompatibilityDate(bundles.compatibilityDate),
+            upstream: upstream.url,
+            edgeBindings: edgeBindings(upstream.url, "info"),
+            rateLimitStandin: RATE_LIMIT_STANDIN_MODULE,
+          },
+          { evalRounds: options.startupRounds, firstRequestRounds: Math.min(options.startupRounds, FIRST_REQUEST_ROUNDS) },
+          progress,
+        )
+      : undefined;
     const output = runtime.output();
     const results: BenchResults = {
       startedAt: startedAt.toISOString(),
@@ -193,6 +203,7 @@ async function main(): Promise<void> {
       bundles,
       rows,
       cpu,
+      ...(startup ? { startup } : {}),
       runtimeOutput: { lines: output.lines, bytes: output.bytes, secretHits: output.secretHits, sample: output.sample },
     };
     await publish(results, options.out, options.json);

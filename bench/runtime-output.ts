@@ -1,5 +1,9 @@
 import type { Readable } from "node:stream";
+import { BENCH_BROWSER_TOKEN } from "./browser-token.ts";
 import { BENCH_SECRETS } from "./tenant.ts";
+
+/** Everything that must never reach the Workers' output: the tenant's secrets and the browser rows' token. */
+const SECRETS: readonly string[] = [...BENCH_SECRETS, BENCH_BROWSER_TOKEN];
 
 /**
  * What the Workers printed: workerd's stdout/stderr (every `console.log`, i.e. identity-edge's JSON
@@ -48,7 +52,7 @@ function countFrom(text: string, needle: string, from: number): number {
  * chunk are counted, so none is counted twice.
  */
 export function drain(stream: Readable, output: RuntimeOutput): void {
-  const needles = [...BENCH_SECRETS, ...Object.values(MARKERS)];
+  const needles = [...SECRETS, ...Object.values(MARKERS)];
   const longest = Math.max(...needles.map((s) => s.length));
   let tail = "";
   stream.on("data", (chunk: Buffer) => {
@@ -59,7 +63,7 @@ export function drain(stream: Readable, output: RuntimeOutput): void {
     const from = (needle: string) => Math.max(0, tail.length - needle.length + 1);
     for (const [name, marker] of Object.entries(MARKERS) as [CountedMarker, string][])
       output.counts[name] += countFrom(window, marker, from(marker));
-    for (const secret of BENCH_SECRETS) output.secretHits += countFrom(window, secret, from(secret));
+    for (const secret of SECRETS) output.secretHits += countFrom(window, secret, from(secret));
     tail = window.slice(-longest);
     if (output.sample.length < 5) {
       const lines = text.split("\n").filter((l) => l.trim() !== "");

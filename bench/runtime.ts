@@ -6,6 +6,7 @@ import { type RawTarget, startRawWorkerd } from "./raw-workerd.ts";
 import { drain, emptyOutput, type RuntimeOutput, snapshot } from "./runtime-output.ts";
 import {
   BENCH_CACHE_KEY,
+  BENCH_JWT_SECRET,
   BENCH_PROXY_KEY,
   BENCH_RETURN_URL,
   BENCH_STRIPE_KEY,
@@ -42,6 +43,7 @@ export function edgeBindings(upstream: string, logLevel: string): Record<string,
     STRIPE_API_BASE: upstream,
     STRIPE_KEY_BENCH: BENCH_STRIPE_KEY,
     CACHE_ENCRYPTION_KEY: BENCH_CACHE_KEY,
+    BENCH_JWT_SECRET,
     LOG_LEVEL: logLevel,
   };
 }
@@ -54,7 +56,8 @@ export function edgeBindings(upstream: string, logLevel: string): Record<string,
  * runs and only the binding's own cost is left out.
  */
 const RATE_LIMIT_STANDIN = "bench-ratelimit-standin";
-const RATE_LIMIT_STANDIN_MODULE = "export default function () { return { async limit() { return { success: true }; } }; }\n";
+export const RATE_LIMIT_STANDIN_MODULE =
+  "export default function () { return { async limit() { return { success: true }; } }; }\n";
 const STANDIN_RATE_LIMITERS = {
   SERVER_RATE_LIMITER: { scriptName: RATE_LIMIT_STANDIN },
   RATE_LIMITER: { scriptName: RATE_LIMIT_STANDIN },

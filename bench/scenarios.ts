@@ -1,6 +1,7 @@
+import { BENCH_BROWSER_TOKEN } from "./browser-token.ts";
 import type { LoadRequest } from "./load/driver.ts";
 import type { CountedMarker, TargetName } from "./runtime.ts";
-import { BENCH_PROXY_KEY, CREATE_BODY } from "./tenant.ts";
+import { BENCH_APP_ORIGIN, BENCH_HOST, BENCH_PROXY_KEY, CREATE_BODY } from "./tenant.ts";
 import { DELAY_HEADER, LIST_DELAY_MS } from "./upstream.ts";
 
 /**
@@ -20,6 +21,11 @@ export interface Scenario {
   expectCache?: CountedMarker;
   /** A fresh request per run (cache misses need a query never seen before). */
   request: () => LoadRequest;
+  /**
+   * Checks the body of the probe answer (a 200) is what the row is about; returns what is wrong. A
+   * row that took a cheaper path than it claims (an error, another caller's view) must not be timed.
+   */
+  checkAnswer?: (body: string) => string | undefined;
 }
 
 export type ScenarioId =
@@ -31,6 +37,7 @@ export type ScenarioId =
   | "hono_create"
   | "hono_list"
   | "edge_retrieve"
+  | "edge_browser_retrieve"
   | "edge_create"
   | "edge_list_miss"
   | "edge_list_bypass"
@@ -41,6 +48,7 @@ export type ScenarioId =
   | "raw_pt_create"
   | "raw_hono_retrieve"
   | "raw_edge_retrieve"
+  | "raw_edge_browser_retrieve"
   | "raw_edge_create"
   | "raw_pt_list0"
   | "raw_pt_list"
@@ -56,6 +64,42 @@ const LIST_QUERY = "?limit=10&status=requires_input";
 
 const retrieve = (): LoadRequest => ({ method: "GET", path: `${SESSIONS}/${SESSION_ID}`, headers: { ...SERVER_AUTH } });
 const create = (): LoadRequest => ({ method: "POST", path: SESSIONS, headers: { ...SERVER_AUTH, ...FORM }, body: CREATE_BODY });
+/**
+ * A retrieve as the tenant's frontend makes it from the user's browser: sent to the tenant's host
+ * (`Host`, as the Worker sees it behind Cloudflare), from the allowed frontend origin on the same site
+ * (`Origin`, `Sec-Fetch-*`), with the signed-in user's token in `Authorization`. identity-edge
+ * verifies the token (HS256, issuer, audience, expiry), checks the origin, retrieves the session and
+ * answers it only if its `client_reference_id` is the token's subject, as the browser's view.
+ */
+const browserRetrieve = (): LoadRequest => ({
+  method: "GET",
+  path: `${SESSIONS}/${SESSION_ID}`,
+  headers: {
+    host: BENCH_HOST,
+    origin: BENCH_APP_ORIGIN,
+    "sec-fetch-site": "same-site",
+    "sec-fetch-mode": "cors",
+    authorization: `Bearer ${BENCH_BROWSER_TOKEN}`,
+  },
+});
+
+/**
+ * The browser's view of its own session: the session, with the continuation fields only its owner
+ * gets, and without the fields only the tenant's server sees.
+ */
+export function checkBrowserView(body: string): string | undefined {
+  let session: Record<string, unknown>;
+  try {
+    session = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return "the answer is not JSON";
+  }
+  if (session.id !== SESSION_ID || session.object !== "identity.verification_session") return "the answer is not the session";
+  if (typeof session.client_secret !== "string") return "the answer lacks client_secret (not the owner's view)";
+  if ("metadata" in session || "client_reference_id" in session) return "the answer is the server's view, not the browser's";
+  return undefined;
+}
+
 const list = (extra: Record<string, string> = {}): LoadRequest => ({
   method: "GET",
   path: `${SESSIONS}${LIST_QUERY}`,
@@ -127,6 +171,15 @@ export const SCENARIOS: readonly Scenario[] = [
     upstreamMs: 0,
     reference: "pt_retrieve",
     request: retrieve,
+  },
+  {
+    id: "edge_browser_retrieve",
+    target: "edge",
+    label: "identity-edge · browser retrieve (JWT + ownership)",
+    upstreamMs: 0,
+    reference: "pt_retrieve",
+    request: browserRetrieve,
+    checkAnswer: checkBrowserView,
   },
   {
     id: "edge_create",
@@ -211,6 +264,15 @@ export const SCENARIOS: readonly Scenario[] = [
     upstreamMs: 0,
     reference: "raw_pt_retrieve",
     request: retrieve,
+  },
+  {
+    id: "raw_edge_browser_retrieve",
+    target: "raw_edge",
+    label: "workerd serve: identity-edge · browser retrieve (JWT + ownership)",
+    upstreamMs: 0,
+    reference: "raw_pt_retrieve",
+    request: browserRetrieve,
+    checkAnswer: checkBrowserView,
   },
   {
     id: "raw_edge_create",

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BENCH_END_USER } from "./tenant.ts";
 
 /**
  * The one upstream every bench target talks to: a fixed-response stand-in for Stripe's Identity API.
@@ -26,7 +27,8 @@ function session(n: number): Record<string, unknown> {
   return {
     id,
     object: "identity.verification_session",
-    client_reference_id: "user_4242",
+    // The browser rows' end user owns every session (src/auth/ownership.ts), so their retrieve is a 200.
+    client_reference_id: BENCH_END_USER,
     client_secret: `${id}_secret_test_benchbenchbenchbench`,
     created: 1_790_000_000 + n,
     last_error: null,

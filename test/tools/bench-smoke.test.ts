@@ -7,7 +7,8 @@ import { SCENARIOS } from "../../bench/scenarios.ts";
 
 /**
  * Smoke test of `npm run bench`: the quick mode (one round, well under a second per row) builds the
- * bundles, runs every row and the CPU cases, and must print a table with every row and sane numbers.
+ * bundles, runs every row, the CPU cases and the startup measurement, and must print a table with
+ * every row and sane numbers (a row answering anything but 2xx stops the bench: bench-browser-row.test.ts).
  * It checks the bench works, not how fast anything is: the bars are read from a full run.
  */
 
@@ -49,6 +50,9 @@ describe("npm run bench -- --quick", () => {
 
       for (const s of SCENARIOS) expect(run.stdout).toContain(`| ${s.label} |`);
       expect(run.stdout).toContain("| bar | measured | status |");
+      expect(run.stdout).toContain("### Issue 18 targets");
+      expect(run.stdout).toMatch(/\| browser retrieve \(JWT \+ ownership\): ≤ \+200 µs \| [+-]\d/);
+      expect(run.stdout).toContain("### Worker startup (workerd CPU)");
 
       const results = JSON.parse(await readFile(join(ROOT, JSON_OUT), "utf8")) as BenchResults;
       expect(results.rows.map((r) => r.id)).toEqual(SCENARIOS.map((s) => s.id));
@@ -67,6 +71,19 @@ describe("npm run bench -- --quick", () => {
       for (const c of results.cpu) {
         expect(Number.isFinite(c.medianMs) && c.medianMs > 0, c.case).toBe(true);
       }
+      // Worker startup: every bundle measured; identity-edge's script (tens of KiB) costs measurably more
+      // to evaluate than an empty module, and a cold start more than its evaluation alone.
+      const startup = results.startup;
+      expect(startup?.workers.map((w) => w.worker)).toEqual(["raw_passthrough", "raw_hono", "raw_edge"]);
+      for (const w of startup?.workers ?? []) {
+        expect(Number.isFinite(w.scriptEvalMs) && Number.isFinite(w.firstRequestExtraMs), w.worker).toBe(true);
+        expect(w.evalSamples, w.worker).toBeGreaterThan(0);
+        expect(w.firstRequestSamples, w.worker).toBeGreaterThan(0);
+      }
+      const edge = startup?.workers.find((w) => w.worker === "raw_edge");
+      expect(edge?.scriptEvalMs).toBeGreaterThan(1);
+      expect(edge?.firstRequestExtraMs).toBeGreaterThan(0);
+      expect(startup?.empty.loadCpuMs).toBeGreaterThan(0);
       expect(results.bundles.edge.size.gzipBytes).toBeGreaterThan(0);
       // The Worker logged, and none of the bench's secrets reached its output.
       expect(results.runtimeOutput.lines).toBeGreaterThan(0);

@@ -4,7 +4,7 @@
  * nothing (each of these would otherwise start servers for a minute or more).
  */
 import { describe, expect, it } from "vitest";
-import { parseOptions } from "../../bench/options.ts";
+import { parseOptions, runsSection } from "../../bench/options.ts";
 import { itHasTheCommandLineContract, runScript } from "../helpers/run-script.ts";
 
 const TOOLS: [script: string, usage: RegExp][] = [
@@ -33,5 +33,25 @@ describe("npm run bench writes BENCHMARKS.md only when asked", () => {
     expect(parseOptions(["--out", "x.md"]).out).toBe("x.md");
     expect(parseOptions(["--render", "r.json"]).out).toBe("BENCHMARKS.md");
     expect(parseOptions(["--quick", "--rounds", "2"])).toMatchObject({ quick: true, rounds: 2, duration: 0.4 });
+  });
+});
+
+describe("npm run bench -- --only", () => {
+  it("selects rows, and runs the CPU cases and the startup measurement only when named", () => {
+    const rowsOnly = parseOptions(["--only", "raw_pt_retrieve,raw_edge_browser_retrieve"]);
+    expect(rowsOnly.only).toEqual(["raw_pt_retrieve", "raw_edge_browser_retrieve"]);
+    expect(runsSection(rowsOnly, "cpu")).toBe(false);
+    expect(runsSection(rowsOnly, "startup")).toBe(false);
+    const withStartup = parseOptions(["--only", "startup"]);
+    expect(runsSection(withStartup, "startup")).toBe(true);
+    expect(runsSection(withStartup, "cpu")).toBe(false);
+    const all = parseOptions([]);
+    expect(runsSection(all, "cpu") && runsSection(all, "startup")).toBe(true);
+  });
+
+  it("refuses an id that is no row or section before starting anything", async () => {
+    const r = await runScript("bench/run.ts", ["--only", "raw_edge_retrieve,raw_edge_browser"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('npm run bench --: --only: no row or section "raw_edge_browser" (see --help)');
   });
 });
