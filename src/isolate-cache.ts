@@ -20,6 +20,8 @@
  * | opened tenant secrets (tenancy/registry-secrets)      | per binding (weak), 5,000        | 30 s  | KV read + AES-GCM   |
  * | imported KEK sets (tenancy/key-encryption)            | 4                                | —     | a key import        |
  * | JWKS resolvers (auth/jwks)                            | 256 URLs                         | jose's own (10 min) | a JWKS fetch |
+ * | imported HS256 keys (auth/browser-jwt)                | 256 secrets                      | —     | a key import        |
+ * | hashed end-user subjects (ratelimit/rate-limit)       | 10,000                           | —     | a SHA-256           |
  * | list cache memory tier (cache/isolate-state)          | 256 entries and 8 MiB            | —     | KV read + decrypt   |
  * | list writes paced (cache/isolate-state)               | 1,000                            | 1 s   | an extra KV write   |
  * | master key / tenant keys / fingerprints (cache/list-cache) | 1 / 1,000 / 1,000           | —     | import/HKDF/SHA-256 |

@@ -4,7 +4,7 @@ import type { RequestState } from "../deps.ts";
 import { misconfigured, ProxyError } from "../errors.ts";
 import type { TenantDirectory } from "../tenancy/directory.ts";
 import { jwtSecretSource, requireTenantSecret } from "../tenancy/tenant-secrets.ts";
-import { type TokenRejection, type VerificationKey, verifyBrowserToken } from "./browser-jwt.ts";
+import { hs256Key, type TokenRejection, type VerificationKey, verifyBrowserToken } from "./browser-jwt.ts";
 import { type BrowserIdentity, browserOperationsFor } from "./browser-params.ts";
 import { remoteJwks } from "./jwks.ts";
 import { checkRequestOrigin, corsResponseHeaders, originRefusalMessage } from "./origin.ts";
@@ -54,7 +54,7 @@ async function verificationKey(tenantId: string, auth: JwtAuth, state: RequestSt
   const source = jwtSecretSource(auth);
   if (!source) throw misconfigured(); // unreachable: the schema requires a JWKS URL or an HS256 secret
   const secret = await requireTenantSecret(tenantId, source, state.env, state.log, state.requestId, state.deps.now());
-  return { kind: "secret", secret: new TextEncoder().encode(secret) };
+  return hs256Key(secret);
 }
 
 async function endUser(

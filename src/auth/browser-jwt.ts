@@ -1,3 +1,4 @@
+import { createIsolateCache } from "../isolate-cache.ts";
 import { decodeProtectedHeader, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 
 /**
@@ -31,7 +32,26 @@ const ALLOWED_HEADER_PARAMS: ReadonlySet<string> = new Set(["alg", "typ", "kid",
 /** Three non-empty base64url segments: an unsigned `header.payload.` token never reaches jose. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-export type VerificationKey = { kind: "secret"; secret: Uint8Array } | { kind: "jwks"; getKey: JWTVerifyGetKey };
+export type VerificationKey = { kind: "secret"; secret: Uint8Array | CryptoKey } | { kind: "jwks"; getKey: JWTVerifyGetKey };
+
+/**
+ * An HS256 tenant's key, imported once per secret and isolate: given raw bytes, jose imports an HMAC
+ * key on every verification, and a signed-in user's page sends a token with every request. The
+ * CryptoKey can only verify HMAC-SHA-256 (jose still checks it against the token's `alg`).
+ */
+export async function hs256Key(secret: string): Promise<VerificationKey> {
+  let key = HS256_KEYS.get(secret);
+  if (key === undefined) {
+    key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "verify",
+    ]);
+    HS256_KEYS.set(secret, key);
+  }
+  return { kind: "secret", secret: key };
+}
+
+/** Imported HS256 keys by secret (a handful per Worker: one per HS256 tenant, two while one rotates). */
+const HS256_KEYS = createIsolateCache<string, CryptoKey>({ maxEntries: 256 });
 
 export interface TokenRules {
   issuer: string;

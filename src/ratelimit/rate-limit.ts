@@ -1,7 +1,7 @@
 import { ProxyError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { bytesToHex, sha256 } from "../encoding.ts";
-import { registerIsolateState } from "../isolate-cache.ts";
+import { createIsolateCache, registerIsolateState } from "../isolate-cache.ts";
 
 /**
  * Per-caller rate limits with the Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml).
@@ -33,8 +33,19 @@ export function readRateLimiter(value: unknown): RateLimiter | undefined {
 }
 
 async function sha256Prefix(value: string): Promise<string> {
-  return bytesToHex((await sha256(value)).subarray(0, 16));
+  let prefix = SUBJECT_HASHES.get(value);
+  if (prefix === undefined) {
+    prefix = bytesToHex((await sha256(value)).subarray(0, 16));
+    SUBJECT_HASHES.set(value, prefix);
+  }
+  return prefix;
 }
+
+/**
+ * Hashed subjects of recent end users: a signed-in user's page sends many requests, each counted
+ * under the same key. Kept in isolate memory only (the hash is what leaves the Worker).
+ */
+const SUBJECT_HASHES = createIsolateCache<string, string>({ maxEntries: 10_000 });
 
 /**
  * The limiter key for a caller. End-user subjects are hashed: they are personal identifiers and the

@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   CLOCK_TOLERANCE_SECONDS,
+  hs256Key,
   MAX_TOKEN_LENGTH,
   type TokenRules,
   type VerificationKey,
@@ -13,10 +14,12 @@ import { remoteJwks } from "../../src/auth/jwks.ts";
 const ISSUER = "https://auth.acme.test";
 const AUDIENCE = "identity-edge";
 const RULES: TokenRules = { issuer: ISSUER, audience: AUDIENCE, subjectClaim: "sub" };
-const SECRET = new TextEncoder().encode("an-hs256-secret-of-at-least-32-bytes!!");
+const SECRET_TEXT = "an-hs256-secret-of-at-least-32-bytes!!";
+const SECRET = new TextEncoder().encode(SECRET_TEXT);
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const NOW_S = Math.floor(NOW / 1000);
-const HS: VerificationKey = { kind: "secret", secret: SECRET };
+// The key as the request path makes it (imported once per secret), so every attack below meets it.
+const HS: VerificationKey = await hs256Key(SECRET_TEXT);
 
 const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const claims = (extra: Record<string, unknown> = {}) => ({
@@ -364,5 +367,33 @@ describe("verifyBrowserToken with a JWKS URL", () => {
       expect((await verifyBrowserToken(junk, RULES, key, NOW)).ok).toBe(false);
     }
     expect(fetches()).toBe(0);
+  });
+});
+
+describe("hs256Key (the HS256 key the request path verifies with)", () => {
+  it("imports a secret once, and each secret verifies only its own tokens", async () => {
+    const imports = vi.spyOn(crypto.subtle, "importKey");
+    try {
+      const secretA = `${SECRET_TEXT}-tenant-a`;
+      const secretB = `${SECRET_TEXT}-tenant-b`;
+      const a1 = await hs256Key(secretA);
+      const a2 = await hs256Key(secretA);
+      const b = await hs256Key(secretB);
+      expect(imports).toHaveBeenCalledTimes(2);
+      expect(a1.kind === "secret" && a2.kind === "secret" && a1.secret === a2.secret).toBe(true);
+      const tokenA = await hs256(claims(), {}, new TextEncoder().encode(secretA));
+      expect(await verifyBrowserToken(tokenA, RULES, a2, NOW)).toEqual({ ok: true, subject: "user_123" });
+      expect(await verifyBrowserToken(tokenA, RULES, b, NOW)).toEqual({ ok: false, reason: "signature_invalid" });
+    } finally {
+      imports.mockRestore();
+    }
+  });
+
+  it("makes a key that can only verify HMAC-SHA-256", async () => {
+    const key = await hs256Key(`${SECRET_TEXT}-usages`);
+    if (key.kind !== "secret" || !(key.secret instanceof CryptoKey)) throw new Error("expected an imported key");
+    expect(key.secret.usages).toEqual(["verify"]);
+    expect(key.secret.extractable).toBe(false);
+    expect(key.secret.algorithm).toMatchObject({ name: "HMAC", hash: { name: "SHA-256" } });
   });
 });

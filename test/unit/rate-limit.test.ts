@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ProxyError } from "../../src/errors.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { bytesToHex, sha256 } from "../../src/encoding.ts";
 import { enforceRateLimit, rateLimitKey, readRateLimiter } from "../../src/ratelimit/rate-limit.ts";
 
 function logger() {
@@ -19,6 +20,17 @@ describe("rate limits", () => {
     );
     expect(await rateLimitKey({ role: "browser", tenant: "acme", user: { kind: "ip", ip: null } })).toBe(
       "acme:browser:ip:unknown",
+    );
+  });
+
+  it("keys a subject the same on every request, distinct subjects apart (the hash is remembered, not shared)", async () => {
+    const key = (subject: string) => rateLimitKey({ role: "browser", tenant: "acme", user: { kind: "subject", subject } });
+    const first = await key("user_1");
+    expect(await key("user_1")).toBe(first);
+    expect(first.slice(-32)).toBe(bytesToHex((await sha256("user_1")).subarray(0, 16)));
+    expect(await key("user_2")).not.toBe(first);
+    expect(await rateLimitKey({ role: "browser", tenant: "other", user: { kind: "subject", subject: "user_1" } })).toBe(
+      `other:browser:sub:${first.slice(-32)}`,
     );
   });
 
