@@ -195,7 +195,9 @@ export class LocalKvStore implements RegistryStore, HashListingReader {
       outcome = await writeDirect(files, { puts: rest, deletes, listed: current, reference });
     } catch (err) {
       if (err instanceof LocalStateChanged) throw err;
-      throw new Error(`writing local state directly failed (nothing of this write was committed): ${String(err)}`);
+      throw new Error(
+        `writing local state directly failed (its transaction was rolled back; run the command again): ${String(err)}`,
+      );
     }
     if (!outcome.written) return fallBack(outcome.reason);
     if (outcome.otherProcess)
