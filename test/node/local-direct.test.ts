@@ -5,7 +5,7 @@
  * Worker path, exactly as if Miniflare had written them. A Miniflare upgrade that changes the storage
  * format fails here (or makes the store fall back, which the tests also notice).
  */
-import { readdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -177,6 +177,29 @@ describe("the --local store's direct bulk write, read back through Miniflare", (
         ["tenant:b", "2"],
       ]),
       [],
+    );
+  }, 120_000);
+
+  it("falls back to the Worker when a value is not in the blob file it expects (a changed blob format)", async () => {
+    const state = newState();
+    await using(store(state, "worker"), (s) => s.apply([put("tenant:a", "1")]));
+    const files = simulatorFiles(join(state, "v3", "kv"), NAMESPACE);
+    if ("unsupported" in files) throw new Error(files.unsupported);
+    // Blob ids of another shape: Miniflare still reads the value, this module must not assume it knows the layout.
+    const db = new DatabaseSync(files.database);
+    const { blob_id } = db.prepare("SELECT blob_id FROM _mf_entries WHERE key = 'tenant:a'").get() as { blob_id: string };
+    await rename(join(files.blobs, blob_id), join(files.blobs, `v2-${blob_id}`));
+    db.prepare("UPDATE _mf_entries SET blob_id = ? WHERE key = 'tenant:a'").run(`v2-${blob_id}`);
+    db.close();
+    await withMiniflareKv(state, async (kv) => expect(await kv.get("tenant:a")).toBe("1"));
+
+    const notes: string[] = [];
+    const direct = store(state, "direct", notes);
+    await using(direct, (s) => s.apply([put("tenant:b", "2")]));
+    expect(direct.lastWrite).toBe("worker");
+    expect(notes).toEqual([expect.stringMatching(/the entry tenant:a is not stored as expected/)]);
+    await withMiniflareKv(state, async (kv) =>
+      expect(await kv.getWithMetadata("tenant:b")).toMatchObject({ value: "2", metadata: valueMetadata("2") }),
     );
   }, 120_000);
 
