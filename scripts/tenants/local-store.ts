@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import type { Miniflare } from "miniflare";
 import type { HashListingReader } from "./registry-bulk.ts";
 import type { KvChange, RegistryStore } from "./registry-store.ts";
-import { LocalStateChanged, simulatorFiles, writeDirect } from "./local-direct.ts";
+import { type DirectOutcome, LocalStateChanged, simulatorFiles, writeDirect } from "./local-direct.ts";
 import { applyInBatches, type BulkPut, bulkWrites, type WranglerTarget } from "./wrangler-store.ts";
 
 /** Keys per request into the Worker (progress is reported between them). */
@@ -190,7 +190,7 @@ export class LocalKvStore implements RegistryStore, HashListingReader {
     if (!reference) return fallBack("no entry to check the storage format against");
     // This process's workerd lets go of the database; another one (wrangler dev) may still hold it.
     await this.close();
-    let outcome: Awaited<ReturnType<typeof writeDirect>>;
+    let outcome: DirectOutcome;
     try {
       outcome = await writeDirect(files, { puts: rest, deletes, listed: current, reference });
     } catch (err) {
