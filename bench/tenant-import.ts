@@ -67,6 +67,8 @@ interface Step {
   seconds: number;
   wranglerRuns: number | null;
   exit: number;
+  /** How the step wrote local state: straight into the simulator's storage, through Miniflare's Worker, or not at all. */
+  writes: "direct" | "worker" | "none";
   summary: string;
 }
 
@@ -108,6 +110,7 @@ async function step(name: string, args: string[]): Promise<void> {
     seconds: Number(res.seconds.toFixed(1)),
     wranglerRuns: runs ? Number(runs) : null,
     exit: res.code,
+    writes: /written straight into local state/.test(res.err) ? "direct" : /^Writing /m.test(res.err) ? "worker" : "none",
     summary: last,
   });
   if (res.code !== 0) throw new Error(`${name} failed (exit ${res.code})`);
@@ -170,9 +173,9 @@ try {
 }
 
 const table = [
-  "| step | wall time | wrangler runs |",
-  "|---|---|---|",
-  ...steps.map((s) => `| ${s.step} | ${s.seconds.toFixed(1)} s | ${s.wranglerRuns ?? "?"} |`),
+  "| step | wall time | wrangler runs | writes |",
+  "|---|---|---|---|",
+  ...steps.map((s) => `| ${s.step} | ${s.seconds.toFixed(1)} s | ${s.wranglerRuns ?? "?"} | ${s.writes} |`),
 ];
 process.stderr.write(`${table.join("\n")}\n`);
 process.stdout.write(`${JSON.stringify({ tenants: TENANTS, changed: CHANGED, steps, served }, null, 2)}\n`);

@@ -152,6 +152,7 @@ export async function runTenantsCli(argv: readonly string[], io: CliIo): Promise
   };
   if (own)
     own.progress = (what, done, total) => io.err(`… ${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${what}`);
+  if (local) local.notice = (text) => io.err(`note: ${text}`);
 
   try {
     switch (command) {

@@ -60,6 +60,14 @@ export interface BulkPut {
   metadata: { sha256: string };
 }
 
+/** A plan's puts (each with its hash as metadata) and deletes, in the plan's order. */
+export function bulkWrites(changes: readonly KvChange[]): { puts: BulkPut[]; deletes: string[] } {
+  return {
+    puts: changes.flatMap((c) => (c.op === "put" ? [{ key: c.key, value: c.value, metadata: valueMetadata(c.value) }] : [])),
+    deletes: changes.flatMap((c) => (c.op === "delete" ? [c.key] : [])),
+  };
+}
+
 /**
  * The write side shared by both CLI stores: puts (each with its hash as metadata) then deletes, in
  * batches of `batch`, with a progress count after each batch of a write of more than one batch.
@@ -70,8 +78,7 @@ export async function applyInBatches(
   progress: ((what: string, done: number, total: number) => void) | undefined,
   write: { put(chunk: BulkPut[]): Promise<unknown>; delete(chunk: string[]): Promise<unknown> },
 ): Promise<void> {
-  const puts = changes.flatMap((c) => (c.op === "put" ? [{ key: c.key, value: c.value, metadata: valueMetadata(c.value) }] : []));
-  const deletes = changes.flatMap((c) => (c.op === "delete" ? [c.key] : []));
+  const { puts, deletes } = bulkWrites(changes);
   const total = puts.length + deletes.length;
   const report = (done: number) => {
     if (total > batch) progress?.("written", done, total);
