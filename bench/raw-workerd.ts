@@ -51,7 +51,7 @@ export default {
 };
 `;
 
-export type RawTarget = "raw_passthrough" | "raw_hono" | "raw_edge";
+export type RawTarget = "raw_passthrough" | "raw_hono" | "raw_hono_log" | "raw_edge";
 
 export interface RawWorkerd {
   urls: Record<RawTarget, string>;
@@ -121,6 +121,9 @@ export function rawConfig(options: Omit<RawOptions, "output">, dir: string, port
       bindings = [${textBindings({ STRIPE_API_BASE: options.upstream })}], globalOutbound = "loopback")`,
     raw_hono: `worker = (${module(embed(options.bundles.hono.scriptPath))}, ${compat},
       bindings = [${textBindings({ STRIPE_API_BASE: options.upstream, STRIPE_KEY_BENCH: BENCH_STRIPE_KEY })}], globalOutbound = "loopback")`,
+    // The same Hono bundle writing one access line per request (bench/workers/hono-proxy.ts).
+    raw_hono_log: `worker = (${module(embed(options.bundles.hono.scriptPath))}, ${compat},
+      bindings = [${textBindings({ STRIPE_API_BASE: options.upstream, STRIPE_KEY_BENCH: BENCH_STRIPE_KEY, ACCESS_LINE: "1" })}], globalOutbound = "loopback")`,
     raw_edge: `worker = (${module(embed(options.bundles.edge.scriptPath))}, ${compat},
       bindings = [${textBindings(options.edgeBindings)}, ${limiters}, (name = "LIST_CACHE", kvNamespace = "memory_kv")],
       globalOutbound = "loopback")`,
@@ -146,7 +149,12 @@ ${served.map((name) => `    (name = "${name}", address = "127.0.0.1:${ports[name
 export async function startRawWorkerd(options: RawOptions): Promise<RawWorkerd> {
   const dir = join(BUILD_DIR, "raw-workerd");
   await mkdir(dir, { recursive: true });
-  const ports = { raw_passthrough: await freePort(), raw_hono: await freePort(), raw_edge: await freePort() };
+  const ports = {
+    raw_passthrough: await freePort(),
+    raw_hono: await freePort(),
+    raw_hono_log: await freePort(),
+    raw_edge: await freePort(),
+  };
   const config = rawConfig(options, dir, ports);
   const configPath = join(dir, "config.capnp");
   await writeFile(configPath, config);
@@ -159,6 +167,7 @@ export async function startRawWorkerd(options: RawOptions): Promise<RawWorkerd> 
   const urls = {
     raw_passthrough: `http://127.0.0.1:${ports.raw_passthrough}`,
     raw_hono: `http://127.0.0.1:${ports.raw_hono}`,
+    raw_hono_log: `http://127.0.0.1:${ports.raw_hono_log}`,
     raw_edge: `http://127.0.0.1:${ports.raw_edge}`,
   };
   try {

@@ -47,6 +47,7 @@ export type ScenarioId =
   | "raw_pt_retrieve"
   | "raw_pt_create"
   | "raw_hono_retrieve"
+  | "raw_hono_log_retrieve"
   | "raw_edge_retrieve"
   | "raw_edge_browser_retrieve"
   | "raw_edge_create"
@@ -253,6 +254,14 @@ export const SCENARIOS: readonly Scenario[] = [
     id: "raw_hono_retrieve",
     target: "raw_hono",
     label: "workerd serve: Hono proxy · retrieve",
+    upstreamMs: 0,
+    reference: "raw_pt_retrieve",
+    request: retrieve,
+  },
+  {
+    id: "raw_hono_log_retrieve",
+    target: "raw_hono_log",
+    label: "workerd serve: Hono proxy + one access line · retrieve",
     upstreamMs: 0,
     reference: "raw_pt_retrieve",
     request: retrieve,

@@ -64,15 +64,9 @@ function toErrorResponse(err: unknown, state: RequestState): Response {
 }
 
 function finish(response: Response, request: Request, state: RequestState): Response {
-  let out = response;
-  if (!out.headers.has("request-id")) {
-    out = new Response(out.body, out);
-    out.headers.set("Request-Id", state.requestId);
-  }
-  if (state.responseHeaders) {
-    out = new Response(out.body, out);
-    for (const [name, value] of Object.entries(state.responseHeaders)) out.headers.set(name, value);
-  }
+  const extra: Record<string, string> = { ...state.responseHeaders };
+  if (!response.headers.has("request-id")) extra["Request-Id"] = state.requestId;
+  const out = withHeaders(response, extra);
   state.log.access({
     request_id: state.requestId,
     method: request.method,
@@ -81,6 +75,23 @@ function finish(response: Response, request: Request, state: RequestState): Resp
     ...state.access,
   });
   return out;
+}
+
+/**
+ * `response` with `headers` set. A Response this Worker built has mutable headers and is completed in
+ * place; one it did not build (a fetched answer, whose headers are immutable) is copied first.
+ */
+function withHeaders(response: Response, headers: Record<string, string>): Response {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return response;
+  try {
+    for (const [name, value] of entries) response.headers.set(name, value);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    for (const [name, value] of entries) copy.headers.set(name, value);
+    return copy;
+  }
 }
 
 /** Handles one request with explicit dependencies (the Worker passes the real ones, tests fakes). */

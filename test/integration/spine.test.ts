@@ -382,6 +382,29 @@ describe("parameters are Stripe's, checked at the edge", () => {
   });
 });
 
+describe("every response leaves with the request's Request-Id", () => {
+  it("completes a response the Worker built in place, and copies one whose headers are immutable", async () => {
+    const own = await createHarness({
+      devRoutes: async (request) => {
+        const path = new URL(request.url).pathname;
+        // A redirect's headers are immutable, like those of a fetched response.
+        if (path === "/immutable") return Response.redirect("https://example.test/elsewhere", 302);
+        if (path === "/built") return new Response("ok", { headers: { "X-Own": "1" } });
+        return undefined;
+      },
+    });
+    const immutable = await own.call("/immutable", { redirect: "manual" });
+    expect(immutable.status).toBe(302);
+    expect(immutable.headers.get("Location")).toBe("https://example.test/elsewhere");
+    expect(immutable.headers.get("Request-Id")).toMatch(/^req_edge_[0-9a-f]{24}$/);
+    const built = await own.call("/built");
+    expect(await built.text()).toBe("ok");
+    expect(built.headers.get("X-Own")).toBe("1");
+    expect(built.headers.get("Request-Id")).toMatch(/^req_edge_[0-9a-f]{24}$/);
+    expect(built.headers.get("Request-Id")).not.toBe(immutable.headers.get("Request-Id"));
+  });
+});
+
 describe("routing and the error contract", () => {
   it.each([
     ["GET", "/v1/customers"],

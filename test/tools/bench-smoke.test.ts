@@ -68,6 +68,10 @@ describe("npm run bench -- --quick", () => {
         // (allowing for the few requests still in flight when a run stops, which are logged too).
         if (row.expectCache) expect(row.expectedCache ?? 0, row.id).toBeGreaterThanOrEqual(row.requests);
       }
+      // The "naive proxy + one access line" reference logs one line a request; the plain Hono row none.
+      const honoLine = results.rows.find((r) => r.id === "raw_hono_log_retrieve");
+      expect(honoLine?.logLines ?? 0).toBeGreaterThanOrEqual(honoLine?.requests ?? 1);
+      expect(results.rows.find((r) => r.id === "raw_hono_retrieve")?.logLines).toBe(0);
       for (const c of results.cpu) {
         expect(Number.isFinite(c.medianMs) && c.medianMs > 0, c.case).toBe(true);
       }
