@@ -93,6 +93,8 @@ export interface RawOptions {
   edgeBindings: Record<string, string>;
   rateLimitStandin: string;
   output: RuntimeOutput;
+  /** Opens workerd's inspector on this port (bench/profile.ts profiles the raw rows through it). */
+  inspectorPort?: number;
 }
 
 /**
@@ -158,7 +160,8 @@ export async function startRawWorkerd(options: RawOptions): Promise<RawWorkerd> 
   const config = rawConfig(options, dir, ports);
   const configPath = join(dir, "config.capnp");
   await writeFile(configPath, config);
-  const child: ChildProcess = spawn(workerdBinary(), ["serve", configPath, "--experimental"], {
+  const inspector = options.inspectorPort === undefined ? [] : [`--inspector-addr=127.0.0.1:${options.inspectorPort}`];
+  const child: ChildProcess = spawn(workerdBinary(), ["serve", configPath, "--experimental", ...inspector], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   if (child.stdout) drain(child.stdout, options.output);

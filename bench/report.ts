@@ -426,6 +426,8 @@ ${DEFAULT_ANALYSIS}
   the bench Workers (bench/workers/*.ts) from generated configs with the same date and flags.
 - **Targets**: (1) \`bench/workers/passthrough.ts\`, fetch the upstream and return its response: the limit;
   (2) \`bench/workers/hono-proxy.ts\`, Hono + \`hono/proxy\` swapping in the Stripe key: what a user would otherwise write;
+  on workerd serve also with \`ACCESS_LINE\` set, writing one JSON access line per request of identity-edge's size
+  (the \`Hono proxy + one access line\` row: the naive proxy plus the line issue 18 says identity-edge owes);
   (3) identity-edge with the bench tenant (bench/tenant.ts): \`TENANTS\` as a JSON string with one server key (the
   SHA-256 of an obviously fake \`iek_bench_...\` key) and a browser block (host \`edge.bench.test\`, origin
   \`https://app.bench.test\`, HS256 JWTs with the fake secret in \`BENCH_JWT_SECRET\`, issuer and audience required),
@@ -520,6 +522,7 @@ npm run bench -- --only pt_retrieve,edge_retrieve --rounds 3                 # a
 npm run bench -- --only raw_pt_retrieve,raw_edge_browser_retrieve,startup     # a few rows and the Worker startup
 npm run bench -- --render .bench/results.json                                # rewrite BENCHMARKS.md from results
 npx tsx bench/profile.ts --seconds 6 edge_retrieve,cpu:create_full          # V8 CPU profile of a row's isolate
+npm run bench:log-line                                                      # what one console.log access line costs workerd (string vs object)
 npx wrangler deploy --dry-run --outdir .bench/build/identity-edge            # the bundle, as deployed
 \`\`\`
 

@@ -89,7 +89,8 @@ const MINIFLARE_TARGETS: readonly MiniflareTarget[] = [
 export async function startRuntime(
   bundles: Bundles,
   upstream: string,
-  options: { inspectorPort?: number } = {},
+  /** Inspector ports (bench/profile.ts): Miniflare's, and the `workerd serve` process's. */
+  options: { inspectorPort?: number; rawInspectorPort?: number } = {},
 ): Promise<Runtime> {
   const output = emptyOutput();
   const compatibilityDate = effectiveCompatibilityDate(bundles.compatibilityDate);
@@ -166,6 +167,7 @@ export async function startRuntime(
       edgeBindings: edgeBindings(upstream, "info"),
       rateLimitStandin: RATE_LIMIT_STANDIN_MODULE,
       output,
+      ...(options.rawInspectorPort !== undefined ? { inspectorPort: options.rawInspectorPort } : {}),
     });
   } catch (err) {
     await mf.dispose();

@@ -13,6 +13,8 @@ const TOOLS: [script: string, usage: RegExp][] = [
   ["bench/tenant-resolution.ts", /usage: npm run bench:tenants/],
   ["bench/tenant-import.ts", /usage: npm run bench:tenants-import -- \[--tenants N\]/],
   ["bench/events.ts", /usage: npm run bench:events -- \[--events N\]/],
+  ["bench/log-line.ts", /usage: npm run bench:log-line -- \[--rounds N\]/],
+  ["bench/profile.ts", /usage: npx tsx bench\/profile.ts \[--seconds S\]/],
 ];
 
 describe("tool command lines", () => {
