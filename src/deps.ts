@@ -31,6 +31,8 @@ export interface RequestState {
   readonly deps: Deps;
   readonly log: Logger;
   readonly requestId: string;
+  /** The request's URL, parsed once for every stage that reads its path or query. */
+  readonly url: URL;
   readonly startedAt: number;
   /** Where this request looks tenants up (tenancy/directory.ts), built once, on first use. */
   readonly tenants: TenantDirectory;

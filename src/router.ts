@@ -41,8 +41,8 @@ router.all("/v1/*", (request, state) => handleIdentityRequest(request, state));
 router.all("*", (request, state) => state.deps.devRoutes?.(request, state));
 router.all("*", (request, state) => {
   // Tenants mounted under a path prefix (`/identity/v1/...`) are resolved inside the Identity path.
-  if (/\/v1\//.test(new URL(request.url).pathname)) return handleIdentityRequest(request, state);
-  throw unrecognizedUrl(request.method, new URL(request.url).pathname);
+  if (/\/v1\//.test(state.url.pathname)) return handleIdentityRequest(request, state);
+  throw unrecognizedUrl(request.method, state.url.pathname);
 });
 
 function toErrorResponse(err: unknown, state: RequestState): Response {
@@ -105,6 +105,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     deps,
     log,
     requestId,
+    url: new URL(request.url),
     startedAt: deps.now(),
     access: {},
     // Built on first use: routes that never look a tenant up (health, admin) never read TENANTS.

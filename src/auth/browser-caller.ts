@@ -113,7 +113,7 @@ export async function identifyBrowserCaller(
   state: RequestState,
   healthy: (tenant: TenantRecord) => TenantConfig,
 ): Promise<BrowserCaller | undefined> {
-  const url = new URL(request.url);
+  const url = state.url;
   const found = await directory.findByHost(url.host, url.pathname);
   if (!found) return undefined;
   const tenant = found.entry.tenant;

@@ -30,7 +30,7 @@ export async function identifyCaller(request: Request, state: RequestState, onTe
   // First, whatever the credential: a TENANTS value that cannot be read answers every caller 500.
   const directory = state.tenants;
   const credential = classifyAuthorization(request.headers.get("authorization"));
-  const path = new URL(request.url).pathname;
+  const path = state.url.pathname;
   switch (credential.kind) {
     case "stripe_key":
       throw new ProxyError(

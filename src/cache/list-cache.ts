@@ -295,19 +295,27 @@ async function refreshInBackground(plan: CachePlan, fetchList: () => Promise<Res
  * The caller's response. Cached answers replay the body and Stripe-Version, with the proxy's own
  * Request-Id (no Stripe request served them), set here so the router need not re-wrap the response.
  */
+/** The headers `respond` sets (a fetched answer's own copies of them are replaced, as `set` did). */
+const CACHE_HEADER_NAMES: ReadonlySet<string> = new Set(["x-cache", "age"]);
+
 function respond(list: CachedList | Shared, result: CacheResult, state: RequestState): ListAnswer {
-  const headers = new Headers("headers" in list ? list.headers : undefined);
-  if (!("headers" in list)) {
-    headers.set("Content-Type", "application/json");
-    headers.set("Cache-Control", "no-store");
-    headers.set("Request-Id", state.requestId);
-    if (list.stripeVersion) headers.set("Stripe-Version", list.stripeVersion);
-  }
-  headers.set("X-Cache", result);
-  headers.set(
-    "Age",
-    String(result === "HIT" || result === "STALE" ? Math.max(0, Math.floor((state.deps.now() - list.storedAt) / 1000)) : 0),
-  );
+  const age = result === "HIT" || result === "STALE" ? Math.max(0, Math.floor((state.deps.now() - list.storedAt) / 1000)) : 0;
+  const cacheHeaders: [string, string][] = [
+    ["X-Cache", result],
+    ["Age", String(age)],
+  ];
+  // A fetched answer keeps its own headers; a cached one gets the ones the MISS had. Built as a list
+  // and handed to the Response once (every Headers call crosses into the runtime).
+  const headers: [string, string][] =
+    "headers" in list
+      ? [...list.headers.filter(([name]) => !CACHE_HEADER_NAMES.has(name.toLowerCase())), ...cacheHeaders]
+      : [
+          ["Content-Type", "application/json"],
+          ["Cache-Control", "no-store"],
+          ["Request-Id", state.requestId],
+          ...(list.stripeVersion ? [["Stripe-Version", list.stripeVersion] as [string, string]] : []),
+          ...cacheHeaders,
+        ];
   const status = "status" in list ? list.status : 200;
   const response = new Response(list.body, { status, headers });
   return "shared" in list && list.shared ? { response, cache: result, joinedStatus: list.status } : { response, cache: result };

@@ -42,7 +42,7 @@ export async function handleIdentityRequest(request: Request, state: RequestStat
   authorizeOperation(caller, op.spec);
   const stripeHeaders = readCallerStripeHeaders(request.headers);
   const apiVersion = resolveApiVersion(request.headers.get("stripe-version"), config.stripe);
-  const params = await parseOperationParams(request, op.spec);
+  const params = await parseOperationParams(request, state.url, op.spec);
   const forwarded = applyPolicy(op.spec, callerParams(caller, op.spec, params, state), config, state);
 
   const call: UpstreamCall = {

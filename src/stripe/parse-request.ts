@@ -33,8 +33,7 @@ function decodeOrThrow(result: DecodeResult): Params {
  * and validates them against the operation's OpenAPI schema. Query strings on POST are refused so
  * that no parameter reaches Stripe by a channel the policy does not read.
  */
-export async function parseOperationParams(request: Request, op: OperationSpec): Promise<Params> {
-  const url = new URL(request.url);
+export async function parseOperationParams(request: Request, url: URL, op: OperationSpec): Promise<Params> {
   let params: Params;
   if (op.method === "GET") {
     params = url.search.length > 1 ? decodeOrThrow(parseForm(url.search.slice(1))) : {};

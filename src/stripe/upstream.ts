@@ -207,13 +207,14 @@ async function readCappedText(response: Response, signal: AbortSignal): Promise<
     await response.body?.cancel().catch(() => undefined);
     return undefined;
   }
-  if (response.body === null) return "";
   // With a length within the cap (what Stripe sends), one native read: the runtime's HTTP layer holds
-  // the body to its Content-Length. The length check after it still holds if that were not so.
+  // the body to its Content-Length. The length check after it still holds if that were not so. This
+  // path never touches `response.body`, which would make the runtime build a stream object for it.
   if (declared !== null && /^\d+$/.test(declared)) {
     const text = await response.text();
     return text.length > MAX_UPSTREAM_BODY_BYTES ? undefined : text;
   }
+  if (response.body === null) return "";
   // No length (chunked): count the bytes as they stream in.
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -237,9 +238,12 @@ async function readCappedText(response: Response, signal: AbortSignal): Promise<
   return text + decoder.decode();
 }
 
+/** Whitespace then `{`, tested in place (trimming would copy the whole body first). */
+const JSON_OBJECT_START = /^\s*\{/;
+
 /** The body as a complete JSON object, parsed once; a truncated body, an HTML error page or a bare value is not one. */
 function parseJsonObject(text: string): JsonObject | undefined {
-  if (!text.trimStart().startsWith("{")) return undefined;
+  if (!JSON_OBJECT_START.test(text)) return undefined;
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;

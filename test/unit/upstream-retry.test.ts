@@ -450,6 +450,21 @@ describe("callStripe with a scripted upstream", () => {
   });
 
   it.each([
+    ["an object after whitespace and a BOM", `\uFEFF \r\n\t${SESSION_JSON}`, 200],
+    ["an HTML error page", "<html><body>502 Bad Gateway</body></html>", 502],
+    ["a bare JSON value", '"ok"', 502],
+    ["an array", "[1,2]", 502],
+    ["an object cut short", SESSION_JSON.slice(0, -5), 502],
+    ["an empty body with a length of zero", "", 502],
+  ])("an answer that is %s: a complete JSON object passes, nothing else does", async (_name, body, status) => {
+    const fetch = async () =>
+      new Response(body, { status: 200, headers: { "Content-Length": String(new TextEncoder().encode(body).length) } });
+    const timings = { ...TIMINGS, maxRetries: 0 };
+    const got = await outcome(callStripe(GET, { fetch, base: "https://stub.stripe.test", now: () => Date.now(), timings }));
+    expect(got.status).toBe(status);
+  });
+
+  it.each([
     ["with Content-Length (one native read)", true],
     ["streamed without Content-Length", false],
   ])("an answer %s comes back byte for byte and parsed once", async (_name, withLength) => {
