@@ -22,7 +22,7 @@ import { BENCH_STRIPE_KEY } from "./tenant.ts";
  * is percent-encoded), `expiration_ttl` honoured, 404 for a missing key. Enough for the list cache's
  * get/put; no list or metadata.
  */
-const MEMORY_KV_MODULE = `const store = new Map();
+export const MEMORY_KV_MODULE = `const store = new Map();
 const MAX_KEYS = 20000;
 export default {
   async fetch(request) {
@@ -65,9 +65,9 @@ export function workerdBinary(): string {
   return join(dirname(fromMiniflare.resolve("workerd/package.json")), "bin", "workerd");
 }
 
-const capnpText = (value: string) => JSON.stringify(value);
+export const capnpText = (value: string) => JSON.stringify(value);
 
-function textBindings(bindings: Record<string, string>): string {
+export function textBindings(bindings: Record<string, string>): string {
   return Object.entries(bindings)
     .map(([name, value]) => `(name = ${capnpText(name)}, text = ${capnpText(value)})`)
     .join(", ");

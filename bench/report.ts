@@ -523,6 +523,7 @@ npm run bench -- --only raw_pt_retrieve,raw_edge_browser_retrieve,startup     # 
 npm run bench -- --render .bench/results.json                                # rewrite BENCHMARKS.md from results
 npx tsx bench/profile.ts --seconds 6 edge_retrieve,cpu:create_full          # V8 CPU profile of a row's isolate
 npm run bench:log-line                                                      # what one console.log access line costs workerd (string vs object)
+npm run bench:compare -- --base main                                        # a build at a git ref against the working tree, rows interleaved
 npx wrangler deploy --dry-run --outdir .bench/build/identity-edge            # the bundle, as deployed
 \`\`\`
 

@@ -14,11 +14,24 @@ const TOOLS: [script: string, usage: RegExp][] = [
   ["bench/tenant-import.ts", /usage: npm run bench:tenants-import -- \[--tenants N\]/],
   ["bench/events.ts", /usage: npm run bench:events -- \[--events N\]/],
   ["bench/log-line.ts", /usage: npm run bench:log-line -- \[--rounds N\]/],
+  ["bench/compare.ts", /usage: npm run bench:compare -- --base REF/],
   ["bench/profile.ts", /usage: npx tsx bench\/profile.ts \[--seconds S\]/],
 ];
 
 describe("tool command lines", () => {
   itHasTheCommandLineContract(TOOLS);
+
+  it("bench:compare refuses a base that is not a commit, and a row that is not identity-edge's, before building", async () => {
+    const noBase = await runScript("bench/compare.ts", []);
+    expect(noBase.code).toBe(2);
+    expect(noBase.stderr.trim()).toBe("npm run bench:compare --: --base REF is required (see --help)");
+    const badRef = await runScript("bench/compare.ts", ["--base", "no-such-ref-anywhere"]);
+    expect(badRef.code).toBe(2);
+    expect(badRef.stderr).toContain("no-such-ref-anywhere is not a commit of this repository");
+    const badRow = await runScript("bench/compare.ts", ["--base", "HEAD", "--rows", "raw_pt_retrieve"]);
+    expect(badRow.code).toBe(2);
+    expect(badRow.stderr).toContain("raw_pt_retrieve is not a workerd serve row of identity-edge");
+  });
 
   it("a bad value is one line too, not the whole usage", async () => {
     const r = await runScript("bench/tenant-resolution.ts", ["--tenants", "many"]);

@@ -1,0 +1,148 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { freePort } from "../dev/stack.ts";
+import { parseCommandLine, positiveNumber, usageError } from "../scripts/lib/args.ts";
+import { BUILD_DIR, buildBundles, ROOT } from "./build.ts";
+import { measure, median } from "./load/driver.ts";
+import { processCpuNs } from "./proc-cpu.ts";
+import { capnpText, MEMORY_KV_MODULE, textBindings, workerdBinary } from "./raw-workerd.ts";
+import { edgeBindings, effectiveCompatibilityDate, RATE_LIMIT_STANDIN_MODULE } from "./runtime.ts";
+import { SCENARIOS, type Scenario } from "./scenarios.ts";
+import { spawnUpstream, stopUpstream } from "./upstream-process.ts";
+
+const CLI = {
+  command: "npm run bench:compare --",
+  usage: `usage: npm run bench:compare -- --base REF [--rows id,id] [--rounds N] [--duration S]
+
+Compares the Worker built at git REF with the working tree's, on the workerd serve rows of npm run
+bench: both builds and the passthrough are served by one \`workerd serve\` (the bench's upstream, KV and
+rate-limiter stand-in), and every round measures each row on the passthrough, the base and the current
+build in turn. Prints the added workerd CPU per request of each build and the paired difference (the
+median over rounds of current minus base, measured minutes apart at most), which a shared machine's
+drift between separate runs of npm run bench does not blur.
+
+  --base REF       a commit, branch or tag (required)
+  --rows id,id     workerd serve rows of identity-edge (default: raw_edge_retrieve,
+                   raw_edge_browser_retrieve,raw_edge_create,raw_edge_list_hit)
+  --rounds N       rounds (default 5)
+  --duration S     seconds per row, build and round (default 2)`,
+  options: {
+    base: { type: "string" },
+    rows: { type: "string" },
+    rounds: { type: "string" },
+    duration: { type: "string" },
+  },
+} as const;
+
+const { values } = parseCommandLine(CLI);
+if (!values.base) usageError(CLI, "--base REF is required");
+const rounds = positiveNumber(CLI, "--rounds", values.rounds, 5, true);
+const duration = positiveNumber(CLI, "--duration", values.duration, 2);
+const rowIds = (values.rows ?? "raw_edge_retrieve,raw_edge_browser_retrieve,raw_edge_create,raw_edge_list_hit").split(",");
+const rows: Scenario[] = rowIds.map((id) => {
+  const s = SCENARIOS.find((x) => x.id === id);
+  if (s?.target !== "raw_edge") usageError(CLI, `${id} is not a workerd serve row of identity-edge`);
+  return s;
+});
+
+let baseSha: string;
+try {
+  baseSha = execFileSync("git", ["rev-parse", "--verify", `${values.base}^{commit}`], { cwd: ROOT, encoding: "utf8" }).trim();
+} catch {
+  usageError(CLI, `${values.base} is not a commit of this repository`);
+}
+
+/** The Worker as it was at `sha`: its src/ and config from git, this checkout's packages, wrangler's build. */
+async function buildAt(sha: string): Promise<string> {
+  const dir = join(BUILD_DIR, "compare", sha.slice(0, 12));
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  execFileSync("sh", ["-c", `git archive ${sha} src wrangler.toml package.json tsconfig.json | tar -x -C "${dir}"`], {
+    cwd: ROOT,
+  });
+  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  execFileSync(join(ROOT, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", join(dir, "out")], {
+    cwd: dir,
+    stdio: "ignore",
+  });
+  return join(dir, "out", "index.js");
+}
+
+process.stderr.write(`[compare] building ${baseSha.slice(0, 12)} and the working tree\n`);
+const [basePath, bundles] = await Promise.all([buildAt(baseSha), buildBundles()]);
+const upstream = await spawnUpstream();
+const dir = join(BUILD_DIR, "compare");
+const builds = { passthrough: bundles.passthrough.scriptPath, base: basePath, current: bundles.edge.scriptPath } as const;
+type Build = keyof typeof builds;
+const ports: Record<Build, number> = { passthrough: await freePort(), base: await freePort(), current: await freePort() };
+const compat = `compatibilityDate = ${capnpText(effectiveCompatibilityDate(bundles.compatibilityDate))}, compatibilityFlags = [${bundles.compatibilityFlags.map(capnpText).join(", ")}]`;
+const edgeExtras = `${["SERVER_RATE_LIMITER", "RATE_LIMITER"].map((n) => `(name = "${n}", wrapped = (moduleName = "bench-internal:ratelimit-standin"))`).join(", ")}, (name = "LIST_CACHE", kvNamespace = "memory_kv")`;
+const service = (build: Build) =>
+  `(name = "${build}", worker = (modules = [(name = "worker", esModule = embed ${capnpText(relative(dir, builds[build]))})], ${compat},
+    bindings = [${build === "passthrough" ? textBindings({ STRIPE_API_BASE: upstream.url }) : `${textBindings(edgeBindings(upstream.url, "info"))}, ${edgeExtras}`}],
+    globalOutbound = "loopback"))`;
+const config = `using Workerd = import "/workerd/workerd.capnp";
+# Generated by bench/compare.ts.
+const config :Workerd.Config = (
+  services = [
+    ${(Object.keys(builds) as Build[]).map(service).join(",\n    ")},
+    (name = "memory_kv", worker = (modules = [(name = "kv", esModule = ${capnpText(MEMORY_KV_MODULE)})], ${compat})),
+    (name = "loopback", network = (allow = ["local"])),
+  ],
+  sockets = [${(Object.keys(ports) as Build[]).map((b) => `(name = "${b}", address = "127.0.0.1:${ports[b]}", http = (), service = "${b}")`).join(", ")}],
+  extensions = [(modules = [(name = "bench-internal:ratelimit-standin", internal = true, esModule = ${capnpText(RATE_LIMIT_STANDIN_MODULE)})])],
+);
+`;
+await writeFile(join(dir, "config.capnp"), config);
+const child = spawn(workerdBinary(), ["serve", join(dir, "config.capnp"), "--experimental"], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+child.stdout?.on("data", () => {}); // read as the bench does: the access lines go through a pipe
+const pid = child.pid ?? Number.NaN;
+
+const cpu = new Map<string, number[]>();
+try {
+  for (const deadline = Date.now() + 20_000; ; ) {
+    try {
+      await (await fetch(`http://127.0.0.1:${ports.passthrough}/`)).arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error("workerd serve did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const row of rows) {
+      for (const build of Object.keys(builds) as Build[]) {
+        const origin = `http://127.0.0.1:${ports[build]}`;
+        await measure(origin, row.request(), 4, 0.3);
+        const before = processCpuNs(pid);
+        const run = await measure(origin, row.request(), 10, duration);
+        if (run.errors > 0 || run.non2xx > 0)
+          throw new Error(`${row.id} on ${build}: ${run.errors} errors, ${run.non2xx} non-2xx`);
+        const key = `${row.id}:${build}`;
+        cpu.set(key, [...(cpu.get(key) ?? []), (processCpuNs(pid) - before) / 1000 / run.requests]);
+      }
+    }
+    process.stderr.write(`[compare] round ${round + 1}/${rounds} done\n`);
+  }
+} finally {
+  child.kill("SIGTERM");
+  stopUpstream(upstream.child);
+}
+
+const us = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}`;
+console.log(
+  `base ${baseSha.slice(0, 12)} (${values.base}) vs the working tree; workerd CPU µs per request, ${rounds} rounds × ${duration} s, 10 connections\n`,
+);
+console.log("| row | passthrough | base: added | current: added | current − base (paired median) |\n|---|---:|---:|---:|---:|");
+for (const row of rows) {
+  const series = (b: Build) => cpu.get(`${row.id}:${b}`) ?? [];
+  const pt = series("passthrough");
+  const added = (b: Build) => median(series(b).map((v, i) => v - (pt[i] ?? Number.NaN)));
+  const paired = median(series("current").map((v, i) => v - (series("base")[i] ?? Number.NaN)));
+  console.log(
+    `| ${row.label.replace(/^workerd serve: /, "")} | ${median(pt).toFixed(1)} | ${us(added("base"))} | ${us(added("current"))} | ${us(paired)} |`,
+  );
+}
