@@ -6,7 +6,7 @@ import { parseCommandLine, positiveNumber, usageError } from "../scripts/lib/arg
 import { BUILD_DIR, buildBundles, ROOT } from "./build.ts";
 import { measure, median } from "./load/driver.ts";
 import { processCpuNs } from "./proc-cpu.ts";
-import { capnpText, MEMORY_KV_MODULE, textBindings, workerdBinary } from "./raw-workerd.ts";
+import { capnpText, MEMORY_KV_MODULE, textBindings, waitForSocket, workerdBinary } from "./raw-workerd.ts";
 import { edgeBindings, effectiveCompatibilityDate, RATE_LIMIT_STANDIN_MODULE } from "./runtime.ts";
 import { SCENARIOS, type Scenario } from "./scenarios.ts";
 import { spawnUpstream, stopUpstream } from "./upstream-process.ts";
@@ -103,15 +103,7 @@ const pid = child.pid ?? Number.NaN;
 
 const cpu = new Map<string, number[]>();
 try {
-  for (const deadline = Date.now() + 20_000; ; ) {
-    try {
-      await (await fetch(`http://127.0.0.1:${ports.passthrough}/`)).arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error("workerd serve did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitForSocket(`http://127.0.0.1:${ports.passthrough}/`);
   for (let round = 0; round < rounds; round++) {
     for (const row of rows) {
       for (const build of Object.keys(builds) as Build[]) {

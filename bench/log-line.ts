@@ -6,7 +6,7 @@ import { parseCommandLine, positiveNumber } from "../scripts/lib/args.ts";
 import { BUILD_DIR } from "./build.ts";
 import { measure, median } from "./load/driver.ts";
 import { processCpuNs } from "./proc-cpu.ts";
-import { workerdBinary } from "./raw-workerd.ts";
+import { waitForSocket, workerdBinary } from "./raw-workerd.ts";
 
 const CLI = {
   command: "npm run bench:log-line --",
@@ -71,15 +71,7 @@ const config :Workerd.Config = (
   const child = spawn(workerdBinary(), ["serve", path], { stdio: ["ignore", stdout === "pipe" ? "pipe" : "ignore", "inherit"] });
   // Read the pipe as the bench does (it counts lines); an unread pipe would fill and block workerd.
   child.stdout?.on("data", () => {});
-  for (const deadline = Date.now() + 20_000; ; ) {
-    try {
-      await (await fetch(`http://127.0.0.1:${ports.none}/`)).arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error("workerd did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitForSocket(`http://127.0.0.1:${ports.none}/`);
   return { child, ports };
 }
 

@@ -73,7 +73,8 @@ export function textBindings(bindings: Record<string, string>): string {
     .join(", ");
 }
 
-async function waitForSocket(url: string): Promise<void> {
+/** Waits until `url` answers (a workerd serve socket is listening), at most 20 s. */
+export async function waitForSocket(url: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
