@@ -291,13 +291,13 @@ async function refreshInBackground(plan: CachePlan, fetchList: () => Promise<Res
   }
 }
 
+/** The headers `respond` sets (a fetched answer's own copies of them are replaced). */
+const CACHE_HEADER_NAMES: ReadonlySet<string> = new Set(["x-cache", "age"]);
+
 /**
  * The caller's response. Cached answers replay the body and Stripe-Version, with the proxy's own
  * Request-Id (no Stripe request served them), set here so the router need not re-wrap the response.
  */
-/** The headers `respond` sets (a fetched answer's own copies of them are replaced, as `set` did). */
-const CACHE_HEADER_NAMES: ReadonlySet<string> = new Set(["x-cache", "age"]);
-
 function respond(list: CachedList | Shared, result: CacheResult, state: RequestState): ListAnswer {
   const age = result === "HIT" || result === "STALE" ? Math.max(0, Math.floor((state.deps.now() - list.storedAt) / 1000)) : 0;
   const cacheHeaders: [string, string][] = [
